@@ -1,0 +1,1 @@
+"""The catalog: the source of truth about what the archive holds (SQLite or PostgreSQL)."""

@@ -1,0 +1,72 @@
+"""Settings, read from `ARCHIVE_*` environment variables (spec interfaces.md, architecture.md).
+
+All embedded state lives under `ARCHIVE_HOME`; each port is chosen by one setting whose default is
+the embedded implementation, so a fresh machine runs the archive with nothing else installed.
+Nested settings use a double underscore: `ARCHIVE_LIMITS__MAX_ENTRIES=20000`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+class PackageLimits(BaseModel):
+    """Limits on what a transfer package may contain (rules.md Conventions; zip-bomb defence)."""
+
+    max_total_bytes: int = Field(default=4 * GIB, gt=0)
+    max_entries: int = Field(default=10_000, gt=0)
+    max_compression_ratio: float = Field(default=100.0, gt=1)
+    max_xml_bytes: int = Field(default=64 * 1024**2, gt=0)
+
+
+class ToolSettings(BaseModel):
+    """Where external programs are found; empty means: look in the project's tool cache."""
+
+    cache_dir: Path = Path.home() / ".cache" / "archive-service"
+    ghostscript: Path | None = None
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one archive instance."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ARCHIVE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Path("archive-data")
+    database_url: str | None = None
+    storage: str | None = None
+    storage_replica: str | None = None
+    search: str = "embedded"
+    default_profile: str = "tt02-2019"
+    keep_work_dirs: bool = False
+    public_regimes: list[str] = ["Công khai"]
+    limits: PackageLimits = PackageLimits()
+    tools: ToolSettings = ToolSettings()
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def catalog_url(self) -> str:
+        """`ARCHIVE_DATABASE_URL`, or the SQLite catalog under `ARCHIVE_HOME`."""
+        return self.database_url or f"sqlite:///{self.resolved_home / 'catalog.sqlite3'}"
+
+    @property
+    def primary_store_url(self) -> str:
+        return self.storage or f"file://{self.resolved_home / 'store' / 'primary'}"
+
+    @property
+    def replica_store_url(self) -> str:
+        return self.storage_replica or f"file://{self.resolved_home / 'store' / 'replica'}"
+
+    @property
+    def work_root(self) -> Path:
+        """Transfers are unpacked here, one folder each; nothing is written elsewhere."""
+        return self.resolved_home / "work"

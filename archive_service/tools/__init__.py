@@ -1,0 +1,1 @@
+"""Thin probes and runners for external programs and libraries (PDF, Ghostscript, Tesseract)."""

@@ -1,0 +1,16 @@
+"""Facts about a PDF that the checks need, read with pikepdf without rendering anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pikepdf
+
+
+def pdf_page_count(path: Path) -> int | None:
+    """The number of pages, or None if the file cannot be opened as a PDF (the file rules say why)."""
+    try:
+        with pikepdf.open(path) as pdf:
+            return len(pdf.pages)
+    except (pikepdf.PdfError, OSError, ValueError):
+        return None

@@ -1,0 +1,108 @@
+"""Validation of a transfer package: stage it, check the structure, the metadata and the files.
+
+`archive validate`, `POST /validate` and the validation step of `archive ingest` all call
+`validate_package`, so a package is judged the same way whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archive_service.config import Settings
+from archive_service.packages.sip import SipPackage, read_sip
+from archive_service.packages.staging import stage_package
+from archive_service.tools.pdf_info import pdf_page_count
+from ingest_rules.findings import Finding, ObjectKind, has_errors
+from ingest_rules.metadata_rules import MetadataContext, MetadataRecord, check_metadata
+
+
+@dataclass
+class ValidationReport:
+    """The verdict on one package: the profile used, every finding, and the package model."""
+
+    profile: str
+    findings: list[Finding] = field(default_factory=list)
+    package: SipPackage | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not has_errors(self.findings)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of `archive validate --json` (spec interfaces.md)."""
+        return {
+            "profile": self.profile,
+            "status": "valid" if self.valid else "invalid",
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@contextmanager
+def work_dir(settings: Settings, name: str = "validate") -> Iterator[Path]:
+    """A private folder under `ARCHIVE_HOME/work`, removed afterwards unless kept for debugging."""
+    settings.work_root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=settings.work_root))
+    try:
+        yield path
+    finally:
+        if not settings.keep_work_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def check_package(
+    source: Path,
+    into: Path,
+    settings: Settings,
+    *,
+    profile_id: str | None = None,
+    submitter_org: str | None = None,
+) -> ValidationReport:
+    """Stage `source` into the folder `into` and judge it; the staged copy stays for the caller."""
+    staged = stage_package(source, into, settings.limits)
+    report = ValidationReport(profile=profile_id or settings.default_profile)
+    report.findings.extend(staged.findings)
+    if not staged.ok:
+        return report
+    reading = read_sip(
+        staged,
+        max_xml_bytes=settings.limits.max_xml_bytes,
+        profile_id=profile_id,
+        submitter_org=submitter_org,
+    )
+    report.findings.extend(reading.findings)
+    package = reading.package
+    if package is None:
+        return report
+    report.profile = package.profile.id
+    report.package = package
+    report.findings.extend(_metadata_findings(package))
+    return report
+
+
+def validate_package(
+    source: Path, settings: Settings, *, profile_id: str | None = None
+) -> ValidationReport:
+    """Judge `source` (ZIP or folder) without storing anything."""
+    with work_dir(settings) as folder:
+        return check_package(source, folder, settings, profile_id=profile_id)
+
+
+def _metadata_findings(package: SipPackage) -> list[Finding]:
+    page_counts: dict[str, int] = {}
+    for item in package.items:
+        counts = [pdf_page_count(package.root / f.path) for f in item.files if _is_pdf(f.path, f.mimetype)]
+        if counts and all(c is not None for c in counts):
+            page_counts[item.metadata_path] = sum(c for c in counts if c is not None)
+    dossier = MetadataRecord(kind=ObjectKind.DOSSIER, path="metadata/descriptive/EAD.xml",
+                             values=package.dossier_values)
+    items = [MetadataRecord(kind=i.kind, path=i.metadata_path, values=i.values) for i in package.items]
+    return check_metadata(package.profile, dossier, items, MetadataContext(page_counts=page_counts))
+
+
+def _is_pdf(path: str, mimetype: str | None) -> bool:
+    return path.lower().endswith(".pdf") or mimetype == "application/pdf"
