@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 
 import click
 
+from archive_service import audit_log, users
 from archive_service.config import Settings
-from archive_service.errors import ArchiveError, ExitCode
+from archive_service.errors import ArchiveError, ExitCode, IntegrityError
 from archive_service.validation import ValidationReport, validate_package
+from archive_service.wiring import Services, build_services
 from ingest_rules.catalogue import all_rules
 from ingest_rules.findings import Finding
 
@@ -56,6 +58,16 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _services() -> Services:
+    return build_services(_settings())
+
+
+as_option = click.option(
+    "--as", "as_user", default=None, metavar="USER", help="Đọc với quyền của người dùng này / read as this user"
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="In một tài liệu JSON / print one JSON document")
+
+
 def _format_finding(item: Finding) -> str:
     where = item.path + (f" [{item.field}]" if item.field else "")
     return (
@@ -72,16 +84,23 @@ def _print_report(report: ValidationReport) -> None:
     else:
         click.echo(f"Gói KHÔNG hợp lệ theo {report.profile} / The package is INVALID ({report.profile})")
     errors = sum(1 for f in report.findings if f.is_error)
-    click.echo(f"{errors} lỗi, {len(report.findings) - errors} cảnh báo / "
-               f"{errors} errors, {len(report.findings) - errors} warnings")
+    click.echo(
+        f"{errors} lỗi, {len(report.findings) - errors} cảnh báo / "
+        f"{errors} errors, {len(report.findings) - errors} warnings"
+    )
     for item in report.findings:
         click.echo(_format_finding(item))
 
 
 @main.command()
 @click.argument("package", type=click.Path(path_type=Path))
-@click.option("--profile", "profile_id", type=click.Choice(["tt02-2019", "tt05-2025"]), default=None,
-              help="Hồ sơ quy tắc / rule profile (mặc định: theo phần tử gốc của EAD.xml)")
+@click.option(
+    "--profile",
+    "profile_id",
+    type=click.Choice(["tt02-2019", "tt05-2025"]),
+    default=None,
+    help="Hồ sơ quy tắc / rule profile (mặc định: theo phần tử gốc của EAD.xml)",
+)
 @click.option("--json", "as_json", is_flag=True, help="In một tài liệu JSON / print one JSON document")
 @handles_errors
 def validate(package: Path, profile_id: str | None, as_json: bool) -> None:
@@ -108,8 +127,10 @@ def rules_list(as_json: bool) -> None:
         _print_json([s.to_dict() for s in specs])
         return
     for spec in specs:
-        click.echo(f"{spec.id}  [{spec.severity}]  {spec.summary_vi}\n    {spec.summary_en}\n"
-                   f"    Căn cứ / Clause: {spec.clause}")
+        click.echo(
+            f"{spec.id}  [{spec.severity}]  {spec.summary_vi}\n    {spec.summary_en}\n"
+            f"    Căn cứ / Clause: {spec.clause}"
+        )
 
 
 @main.command()
@@ -122,3 +143,387 @@ def serve(host: str, port: int) -> None:
     from archive_service.api.app import create_app
 
     uvicorn.run(create_app(_settings()), host=host, port=port, log_level=os.environ.get("ARCHIVE_LOG_LEVEL", "info"))
+
+
+# -- intake -------------------------------------------------------------------------------------
+
+_EXIT_FOR_STATUS = {"accepted": ExitCode.OK, "rejected": ExitCode.REFUSED}
+
+
+def _transfer_document(transfer: Any) -> dict[str, Any]:
+    """The receipt of an accepted transfer; otherwise its state and findings in the same shape."""
+    if transfer.receipt is not None:
+        return dict(transfer.receipt)
+    return {
+        "transfer_id": transfer.id,
+        "status": transfer.status,
+        "retryable": transfer.retryable,
+        "profile": transfer.profile,
+        "findings": transfer.findings,
+        "error": transfer.error,
+        "received_at": transfer.received_at.isoformat(),
+    }
+
+
+def _print_transfer(data: dict[str, Any]) -> None:
+    status_vi = {"accepted": "ĐÃ TIẾP NHẬN", "rejected": "BỊ TỪ CHỐI", "failed": "THẤT BẠI"}
+    click.echo(
+        f"Giao nộp {data['transfer_id']}: {status_vi.get(data['status'], data['status'])} / transfer {data['status']}"
+    )
+    if "dossier" in data:
+        click.echo(f"Hồ sơ / dossier: {data['dossier']['code']}  AIP: {data['dossier']['aip_id']}")
+        for document in data["documents"]:
+            click.echo(f"  {document['code']}")
+            for item in document["files"]:
+                click.echo(f"    [{item['role']}] {item['name']}  {item['size']} B  sha256 {item['sha256']}")
+    if data.get("error"):
+        click.echo(f"  {data['error']['message_vi']}\n  {data['error']['message_en']}")
+    for raw in data.get("findings") or []:
+        click.echo(_format_finding(Finding(**raw)))
+
+
+@main.command()
+@click.argument("package", type=click.Path(path_type=Path))
+@click.option("--profile", "profile_id", type=click.Choice(["tt02-2019", "tt05-2025"]), default=None)
+@json_option
+@handles_errors
+def ingest(package: Path, profile_id: str | None, as_json: bool) -> None:
+    """Tiếp nhận hồ sơ qua toàn bộ quy trình / Take a package through the whole pipeline."""
+    from rich.progress import Progress
+
+    from archive_service.intake import ingest as run_ingest
+
+    services = _services()
+    with Progress(transient=True, disable=as_json, console=_stderr_console()) as bar:
+        task = bar.add_task("Tiếp nhận / intake", total=None)
+
+        def progress(step: str, number: int, total: int) -> None:
+            bar.update(task, description=f"{step} ({number}/{total})", completed=number - 1, total=total)
+
+        transfer = run_ingest(services, package, submitter=users.OPERATOR, profile=profile_id, progress=progress)
+    data = _transfer_document(transfer)
+    _print_json(data) if as_json else _print_transfer(data)
+    if transfer.status == "failed":
+        sys.exit(ExitCode.BACKEND_UNAVAILABLE if transfer.retryable else ExitCode.PRESERVATION_FAILED)
+    sys.exit(_EXIT_FOR_STATUS.get(transfer.status, ExitCode.UNEXPECTED))
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("code")
+@as_option
+@json_option
+@handles_errors
+def show(code: str, as_user: str | None, as_json: bool) -> None:
+    """Xem hồ sơ hoặc văn bản / Show a dossier or document with files, fixity and events."""
+    from archive_service.retrieval import show as show_record
+
+    services = _services()
+    with services.sessions() as session:
+        reader = users.reader_for(session, as_user, services.settings)
+    data = show_record(services, reader, code)
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"{data['kind']}: {data['code']} — {data['title']}  [{data['access_regime']}]")
+    for key, value in data["metadata"].items():
+        click.echo(f"  {key}: {value}")
+    for document in data.get("documents", [data] if data["kind"] != "dossier" else []):
+        click.echo(f"  • {document['code']} {document['title']}")
+        for item in document["files"]:
+            click.echo(f"      [{item['role']}] {item['name']} {item['size']} B sha256 {item['sha256']}")
+    for event in data["events"]:
+        click.echo(f"  {event['at']} {event['type']} ({event['outcome']}) {event['agent']}")
+
+
+@main.command()
+@click.argument("code")
+@click.option("--original", "role", flag_value="original", default=True, help="bản gốc / the original (default)")
+@click.option("--preservation", "role", flag_value="preservation", help="bản sao bảo quản / the PDF/A copy")
+@click.option("--file", "name", default=None, help="tên tệp khi văn bản có nhiều tệp / which file")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@as_option
+@handles_errors
+def get(code: str, role: str, name: str | None, output: Path, as_user: str | None) -> None:
+    """Lấy tệp của văn bản / Write a document's file out (access rules apply)."""
+    from archive_service.retrieval import get_file
+    from archive_service.states import FileRole
+
+    services = _services()
+    with services.sessions() as session:
+        reader = users.reader_for(session, as_user, services.settings)
+    chosen = get_file(services, reader, code, FileRole(role), name, output)
+    click.echo(f"{chosen.name} → {output} ({chosen.size} B, sha256 {chosen.sha256})", err=True)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--fonds", default=None)
+@click.option("--year", type=int, default=None)
+@click.option("--type", "doc_type", default=None)
+@click.option("--access", "access_regime", default=None)
+@click.option("--limit", type=int, default=20, show_default=True)
+@as_option
+@json_option
+@handles_errors
+def search(
+    query: str,
+    fonds: str | None,
+    year: int | None,
+    doc_type: str | None,
+    access_regime: str | None,
+    limit: int,
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Tìm kiếm (có dấu hoặc không dấu) / Search, with or without diacritics."""
+    from archive_service.retrieval import search as run_search
+    from search.protocol import AccessFilter, SearchQuery
+
+    services = _services()
+    with services.sessions() as session:
+        reader = users.reader_for(session, as_user, services.settings)
+    result = run_search(
+        services,
+        reader,
+        SearchQuery(
+            text=query,
+            fonds=fonds,
+            year=year,
+            doc_type=doc_type,
+            access_regime=access_regime,
+            limit=limit,
+            access=AccessFilter(see_all=False, open_regimes=frozenset(), grants=frozenset()),
+        ),
+    )
+    hits = [
+        {"kind": h.kind, "code": h.code, "title": h.title, "score": h.score, "highlight": h.highlight}
+        for h in result.hits
+    ]
+    if as_json:
+        _print_json({"total": result.total, "hits": hits, "facets": result.facets})
+        return
+    click.echo(f"{result.total} kết quả / results")
+    for hit in hits:
+        click.echo(f"  [{hit['kind']}] {hit['code']}  {hit['title']}\n      {hit['highlight']}")
+
+
+# -- integrity ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--sample", type=int, default=None, help="kiểm tra ngẫu nhiên N đối tượng / check N objects")
+@click.option("--repair", is_flag=True, help="khôi phục từ bản tốt / restore from a good copy")
+@json_option
+@handles_errors
+def audit(sample: int | None, repair: bool, as_json: bool) -> None:
+    """Kiểm tra toàn vẹn mọi đối tượng ở mọi bản / Fixity audit of every object in every copy."""
+    from archive_service.fixity_audit import run_audit
+
+    report = run_audit(_services(), users.OPERATOR, sample=sample, repair=repair)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(f"Đã kiểm tra / checked: {report.checked}, tốt / ok: {report.ok}")
+        for item in report.corrupted:
+            click.echo(
+                f"  HỎNG / CORRUPTED [{item['copy']}] {item['key']} expected {item['expected']} found {item['found']}"
+            )
+        for item in report.missing:
+            click.echo(f"  THIẾU / MISSING [{item['copy']}] {item['key']}")
+        for item in report.repaired:
+            click.echo(f"  ĐÃ KHÔI PHỤC / REPAIRED [{item['copy']}] {item['key']} from {item['from']}")
+    sys.exit(ExitCode.OK if report.clean else ExitCode.INTEGRITY)
+
+
+@main.group()
+def log() -> None:
+    """Nhật ký kiểm toán / The audit log."""
+
+
+@log.command("verify")
+@json_option
+@handles_errors
+def log_verify(as_json: bool) -> None:
+    """Kiểm tra chuỗi băm của nhật ký / Verify the audit log's hash chain."""
+    services = _services()
+    with services.sessions() as session:
+        result = audit_log.verify(session)
+    data = {
+        "ok": result.ok,
+        "checked": result.checked,
+        "first_bad_seq": result.first_bad_seq,
+        "reason_vi": result.reason_vi,
+        "reason_en": result.reason_en,
+    }
+    if as_json:
+        _print_json(data)
+    elif result.ok:
+        click.echo(f"Nhật ký toàn vẹn ({result.checked} mục) / the log is intact ({result.checked} entries)")
+    else:
+        click.echo(
+            f"Nhật ký bị sửa tại mục {result.first_bad_seq}: {result.reason_vi}\n"
+            f"The log was altered at entry {result.first_bad_seq}: {result.reason_en}"
+        )
+    if not result.ok:
+        sys.exit(ExitCode.INTEGRITY)
+    with services.sessions() as session:
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.LOG_VERIFY, "", {"checked": result.checked})
+        session.commit()
+
+
+@main.group()
+def receipt() -> None:
+    """Biên nhận / Receipts."""
+
+
+@receipt.command("verify")
+@click.argument("receipt_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@json_option
+@handles_errors
+def receipt_verify(receipt_file: Path, as_json: bool) -> None:
+    """Kiểm tra chữ ký và nội dung biên nhận / Check a receipt's signature and holdings."""
+    from archive_service.receipt_check import check_receipt
+
+    try:
+        data = json.loads(receipt_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IntegrityError(
+            f"Biên nhận không phải JSON hợp lệ: {exc}", f"The receipt is not valid JSON: {exc}"
+        ) from exc
+    result = check_receipt(_services(), data)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        click.echo(
+            "Chữ ký hợp lệ / signature valid" if result.signature_ok else "Chữ ký KHÔNG hợp lệ / signature INVALID"
+        )
+        for problem in result.problems:
+            click.echo(f"  {problem}")
+    sys.exit(ExitCode.OK if result.ok else ExitCode.INTEGRITY)
+
+
+@main.group()
+def keys() -> None:
+    """Khóa ký biên nhận / Signing keys."""
+
+
+@keys.command("export")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@handles_errors
+def keys_export(output: Path) -> None:
+    """Sao lưu mọi khóa / Back up every key (private keys included: keep it safe)."""
+    services = _services()
+    path = services.keyring.export(output)
+    with services.sessions() as session:
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.KEY_EXPORT, str(path))
+        session.commit()
+    click.echo(str(path))
+
+
+@keys.command("rotate")
+@handles_errors
+def keys_rotate() -> None:
+    """Tạo khóa mới; khóa cũ vẫn dùng để kiểm tra / New signing key; old ones still verify."""
+    services = _services()
+    key = services.keyring.rotate()
+    with services.sessions() as session:
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.KEY_ROTATE, key.key_id)
+        session.commit()
+    click.echo(key.key_id)
+
+
+@keys.command("import")
+@click.argument("backup", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@handles_errors
+def keys_import(backup: Path) -> None:
+    """Khôi phục khóa từ bản sao lưu / Restore keys from a backup."""
+    services = _services()
+    imported = services.keyring.import_backup(backup)
+    with services.sessions() as session:
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.KEY_IMPORT, ",".join(imported))
+        session.commit()
+    click.echo("\n".join(imported))
+
+
+# -- users and index ----------------------------------------------------------------------------
+
+
+@main.group("users")
+def users_group() -> None:
+    """Người dùng, vai trò và quyền / Users, roles and grants."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["submitter", "archivist", "auditor", "admin"]), required=True)
+@click.option("--organisation", default=None, help="mã định danh cơ quan / organisation identifier")
+@handles_errors
+def users_add(name: str, role: str, organisation: str | None) -> None:
+    """Thêm người dùng / Add a user."""
+    from archive_service.states import Role
+
+    services = _services()
+    with services.sessions() as session:
+        users.add_user(session, users.OPERATOR, name, Role(role), organisation)
+    click.echo(f"{name} ({role})")
+
+
+@users_group.command("list")
+@json_option
+@handles_errors
+def users_list(as_json: bool) -> None:
+    """Danh sách người dùng / List users."""
+    services = _services()
+    with services.sessions() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "name": u.name,
+                "role": u.role,
+                "organisation": u.organisation,
+                "grants": [{"fonds": g.fonds_code, "access": g.access_regime} for g in u.grants],
+            }
+            for u in users.list_users(session)
+        ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        grants = ", ".join(f"{g['fonds']}:{g['access']}" for g in row["grants"])
+        click.echo(f"{row['name']}  {row['role']}  {row['organisation'] or ''}  {grants}")
+
+
+@users_group.command("grant")
+@click.argument("name")
+@click.option("--fonds", required=True)
+@click.option("--access", "regime", required=True)
+@handles_errors
+def users_grant(name: str, fonds: str, regime: str) -> None:
+    """Cho phép xem chế độ truy cập A của phông F / Let a user see regime A in fonds F."""
+    services = _services()
+    with services.sessions() as session:
+        users.grant(session, users.OPERATOR, name, fonds, regime)
+    click.echo(f"{name}: {fonds} / {regime}")
+
+
+@main.command()
+@handles_errors
+def reindex() -> None:
+    """Dựng lại chỉ mục tìm kiếm từ danh mục / Rebuild the search index from the catalog."""
+    from archive_service.indexing import all_current_records
+
+    services = _services()
+    with services.sessions() as session:
+        records = all_current_records(session)
+        services.index.rebuild(records)
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.REINDEX, "", {"records": len(records)})
+        session.commit()
+    click.echo(f"{len(records)} bản ghi đã lập chỉ mục / records indexed")

@@ -34,9 +34,7 @@ class ToolSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable about one archive instance."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ARCHIVE_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_", env_nested_delimiter="__", extra="ignore")
 
     home: Path = Path("archive-data")
     database_url: str | None = None
@@ -60,11 +58,11 @@ class Settings(BaseSettings):
 
     @property
     def primary_store_url(self) -> str:
-        return self.storage or f"file://{self.resolved_home / 'store' / 'primary'}"
+        return self.storage or (self.resolved_home / "store" / "primary").as_uri()
 
     @property
     def replica_store_url(self) -> str:
-        return self.storage_replica or f"file://{self.resolved_home / 'store' / 'replica'}"
+        return self.storage_replica or (self.resolved_home / "store" / "replica").as_uri()
 
     @property
     def work_root(self) -> Path:

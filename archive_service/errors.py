@@ -119,3 +119,11 @@ class ConfigurationError(ArchiveError):
     code = "configuration_error"
     http_status = 500
     exit_code = ExitCode.UNEXPECTED
+
+
+class BadRequestError(ArchiveError):
+    """The request itself is incomplete or ambiguous (a missing option, several matching files)."""
+
+    code = "bad_request"
+    http_status = 400
+    exit_code = ExitCode.REFUSED

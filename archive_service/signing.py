@@ -118,13 +118,16 @@ class KeyRing:
             return self._add_current_key(Ed25519PrivateKey.generate())
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        """Every key id this archive has ever signed with, and its public key."""
+        """Every key this archive holds (current and retired), by id: what verification uses."""
         if not self.directory.is_dir():
             return {}
         keys: dict[str, Ed25519PublicKey] = {}
         for path in sorted(self.directory.glob(f"*{_PUBLIC_SUFFIX}")):
             key_id = path.name.removesuffix(_PUBLIC_SUFFIX)
-            public_key = serialization.load_pem_public_key(path.read_bytes())
+            try:
+                public_key = serialization.load_pem_public_key(path.read_bytes())
+            except ValueError as exc:
+                raise _damaged(path.name) from exc
             if not isinstance(public_key, Ed25519PublicKey) or key_id_for(public_key) != key_id:
                 raise _damaged(path.name)
             keys[key_id] = public_key
@@ -198,9 +201,12 @@ class KeyRing:
             raise NotFoundError(
                 f"Không tìm thấy khoá ký {key_id}", f"Signing key {key_id} not found"
             ) from exc
-        if not isinstance(private_key, Ed25519PrivateKey):
-            raise _damaged(path.name)
-        if key_id_for(private_key.public_key()) != key_id:
+        except ValueError as exc:
+            raise _damaged(path.name) from exc
+        if (
+            not isinstance(private_key, Ed25519PrivateKey)
+            or key_id_for(private_key.public_key()) != key_id
+        ):
             raise _damaged(path.name)
         return SigningKey(key_id, private_key)
 

@@ -8,17 +8,33 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from archive_service.config import Settings
-from archive_service.packages.sip import SipPackage, read_sip
-from archive_service.packages.staging import stage_package
+from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
+from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.tools.pdf_info import pdf_page_count
+from ingest_rules.catalogue import finding
 from ingest_rules.findings import Finding, ObjectKind, has_errors
-from ingest_rules.metadata_rules import MetadataContext, MetadataRecord, check_metadata
+from ingest_rules.metadata_rules import (
+    DocumentIdentity,
+    MetadataContext,
+    MetadataRecord,
+    check_metadata,
+)
+
+
+class CatalogLookup(Protocol):
+    """What validation needs to know about the archive's holdings."""
+
+    def holds_dossier(self, code: str) -> bool: ...
+
+    def holds_document(self, identity: DocumentIdentity, exclude_dossier: str) -> bool: ...
 
 
 @dataclass
@@ -68,6 +84,20 @@ def check_package(
     report.findings.extend(staged.findings)
     if not staged.ok:
         return report
+    return judge_staged(staged, settings, profile_id=profile_id, submitter_org=submitter_org)
+
+
+def judge_staged(
+    staged: StagedPackage,
+    settings: Settings,
+    *,
+    profile_id: str | None = None,
+    submitter_org: str | None = None,
+    catalog: CatalogLookup | None = None,
+) -> ValidationReport:
+    """Judge a package already staged in a work dir: structure, METS, metadata, and (given the
+    catalog) duplicates of what the archive already holds."""
+    report = ValidationReport(profile=profile_id or settings.default_profile)
     reading = read_sip(
         staged,
         max_xml_bytes=settings.limits.max_xml_bytes,
@@ -80,28 +110,52 @@ def check_package(
         return report
     report.profile = package.profile.id
     report.package = package
-    report.findings.extend(_metadata_findings(package))
+    code = package.dossier_values.get("FileCode") or ""
+    holds: Callable[[DocumentIdentity], bool] | None = None
+    if catalog is not None:
+        report.findings.extend(_dossier_exists(package, code, catalog))
+        holds = partial(catalog.holds_document, exclude_dossier=code)
+    report.findings.extend(_metadata_findings(package, holds))
     return report
 
 
-def validate_package(
-    source: Path, settings: Settings, *, profile_id: str | None = None
-) -> ValidationReport:
+def _dossier_exists(package: SipPackage, code: str, catalog: CatalogLookup) -> list[Finding]:
+    """A NEW package for a dossier code the archive already holds (rules.md, RECORDSTATUS)."""
+    if package.record_status != "NEW" or not code or not catalog.holds_dossier(code):
+        return []
+    return [
+        finding(
+            "pkg.dossier.exists",
+            path=DOSSIER_EAD,
+            field="FileCode",
+            message_vi=f"Kho đã lưu hồ sơ có Mã hồ sơ (FileCode) “{code}”; gói NEW không được nộp lại hồ sơ "
+            "này (dùng RECORDSTATUS REPLACEMENT hoặc SUPPLEMENT)",
+            message_en=f"The archive already holds a dossier with FileCode “{code}”; a NEW package cannot "
+            "transfer it again (use RECORDSTATUS REPLACEMENT or SUPPLEMENT)",
+        )
+    ]
+
+
+def validate_package(source: Path, settings: Settings, *, profile_id: str | None = None) -> ValidationReport:
     """Judge `source` (ZIP or folder) without storing anything."""
     with work_dir(settings) as folder:
         return check_package(source, folder, settings, profile_id=profile_id)
 
 
-def _metadata_findings(package: SipPackage) -> list[Finding]:
+def _metadata_findings(package: SipPackage, holds_document: Callable[[DocumentIdentity], bool] | None) -> list[Finding]:
     page_counts: dict[str, int] = {}
     for item in package.items:
         counts = [pdf_page_count(package.root / f.path) for f in item.files if _is_pdf(f.path, f.mimetype)]
         if counts and all(c is not None for c in counts):
             page_counts[item.metadata_path] = sum(c for c in counts if c is not None)
-    dossier = MetadataRecord(kind=ObjectKind.DOSSIER, path="metadata/descriptive/EAD.xml",
-                             values=package.dossier_values)
+    dossier = MetadataRecord(kind=ObjectKind.DOSSIER, path=DOSSIER_EAD, values=package.dossier_values)
     items = [MetadataRecord(kind=i.kind, path=i.metadata_path, values=i.values) for i in package.items]
-    return check_metadata(package.profile, dossier, items, MetadataContext(page_counts=page_counts))
+    return check_metadata(
+        package.profile,
+        dossier,
+        items,
+        MetadataContext(page_counts=page_counts, catalog_has_document=holds_document),
+    )
 
 
 def _is_pdf(path: str, mimetype: str | None) -> bool:

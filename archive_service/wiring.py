@@ -1,14 +1,24 @@
-"""The only place where concrete backends are constructed from the settings."""
+"""The only place where concrete backends are constructed from the settings.
+
+The catalog is opened (and migrated) at once; the object stores, the search index and the
+signing keys are built on first use, so `archive validate` touches nothing it does not need.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from search.factory import open_index
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_service.catalog.db import make_engine, migrate, session_factory
 from archive_service.config import Settings
+from archive_service.replicas import ReplicatedStore
+from archive_service.signing import KeyRing
+from search.protocol import SearchIndex
+from storage.factory import from_url
 
 
 @dataclass
@@ -19,12 +29,32 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
 
+    @cached_property
+    def store(self) -> ReplicatedStore:
+        """The primary and replica object stores (two independent copies by default)."""
+        return ReplicatedStore(
+            [
+                from_url(self.settings.primary_store_url, "primary"),
+                from_url(self.settings.replica_store_url, "replica"),
+            ]
+        )
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        return open_index(self.settings.search, self.settings.resolved_home)
+
+    @cached_property
+    def keyring(self) -> KeyRing:
+        return KeyRing(self.settings.resolved_home)
+
     def close(self) -> None:
+        if "index" in self.__dict__:
+            self.index.close()
         self.engine.dispose()
 
 
 def build_services(settings: Settings) -> Services:
-    """Connect to the configured backends and bring the catalog schema up to date."""
+    """Connect to the catalog and bring its schema up to date; other backends come on first use."""
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.catalog_url)
     migrate(engine)

@@ -121,8 +121,9 @@ class MetadataContext:
 
     `page_counts`: document metadata path → real page count of its PDF files, where known.
     `catalog_has_document`: whether the archive already holds a document with the same
-    `code_key` or `number_key` (the caller excludes the dossier a REPLACEMENT or SUPPLEMENT
-    package updates); None skips the check against the catalog.
+    `code_key` or `number_key` (see `document_identity`); the caller leaves out the dossier that a
+    REPLACEMENT or SUPPLEMENT package updates and the package being re-ingested. None skips the
+    check against the catalog.
     """
 
     page_counts: Mapping[str, int] = field(default_factory=dict)

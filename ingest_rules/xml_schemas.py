@@ -5,8 +5,11 @@ A sender's `schemas/` folder is never trusted: validation always uses these file
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
+from itertools import islice
 from pathlib import Path
+from typing import cast
 
 from lxml import etree
 
@@ -25,4 +28,5 @@ def schema_errors(filename: str, root: etree._Element, limit: int = 5) -> list[s
     schema = load_schema(filename)
     if schema.validate(root):
         return []
-    return [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:limit]]
+    entries = cast(Iterable[etree._LogEntry], schema.error_log)
+    return [f"line {e.line}: {e.message}" for e in islice(entries, limit)]

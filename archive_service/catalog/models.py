@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -14,7 +14,11 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
 
 
 class Fonds(Base):
@@ -100,6 +104,7 @@ class Transfer(Base):
     """One submission of a package, from receipt to its final state, with every finding."""
 
     __tablename__ = "transfer"
+    __table_args__ = (UniqueConstraint("package_id", "package_digest", name="uq_transfer_package"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     package_id: Mapped[str] = mapped_column(String(200), index=True)
     package_digest: Mapped[str] = mapped_column(String(64), index=True)
@@ -112,6 +117,7 @@ class Transfer(Base):
     source_path: Mapped[str] = mapped_column(Text, default="")
     findings: Mapped[list[Any]] = mapped_column(default=list)
     receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -189,3 +195,35 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class StoredObject(Base):
+    """Every object of every AIP, with the SHA-256 the audit compares each copy against."""
+
+    __tablename__ = "stored_object"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(1000), unique=True)
+    aip_id: Mapped[str] = mapped_column(String(80), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class IndexOutbox(Base):
+    """Records to (re)index, written in the same transaction as the catalog change."""
+
+    __tablename__ = "index_outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key bound to an organisation identifier; only its hash is stored."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    organisation: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(default=False)

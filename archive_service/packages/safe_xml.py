@@ -53,8 +53,9 @@ def parse_xml_bytes(data: bytes) -> etree._Element:
                 "tệp XML lồng quá sâu hoặc quá lớn", "the XML is nested too deeply or too large"
             ) from exc
         raise MalformedXmlError(message) from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    docinfo: etree.DocInfo = root.getroottree().docinfo
+    has_dtd = docinfo.internalDTD is not None or docinfo.externalDTD is not None
+    if has_dtd or docinfo.public_id or getattr(docinfo, "system_url", None):
         raise UnsafeXmlError("tệp XML có khai báo DOCTYPE", "the XML has a DOCTYPE declaration")
     _refuse_active_content(root)
     return root
@@ -65,9 +66,7 @@ def parse_xml_file(path: Path, max_bytes: int) -> etree._Element:
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise UnsafeXmlError(
-            f"tệp XML lớn hơn {max_bytes} byte", f"the XML file is larger than {max_bytes} bytes"
-        )
+        raise UnsafeXmlError(f"tệp XML lớn hơn {max_bytes} byte", f"the XML file is larger than {max_bytes} bytes")
     return parse_xml_bytes(data)
 
 

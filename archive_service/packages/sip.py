@@ -127,9 +127,7 @@ class _SipReader:
     # -- layout -------------------------------------------------------------------------
 
     def _add(self, rule_id: str, path: str, vi: str, en: str, field_name: str | None = None) -> None:
-        self.findings.append(
-            finding(rule_id, path=path, message_vi=vi, message_en=en, field=field_name)
-        )
+        self.findings.append(finding(rule_id, path=path, message_vi=vi, message_en=en, field=field_name))
 
     def _check_layout(self) -> None:
         files = self.staged.files
@@ -167,14 +165,22 @@ class _SipReader:
             self._add("pkg.xml.unsafe", path, f"'{path}': {exc.reason_vi}", f"'{path}': {exc.reason_en}")
             return None
         except MalformedXmlError as exc:
-            self._add("pkg.mets.schema", path, f"'{path}' không đúng cú pháp XML: {exc}",
-                      f"'{path}' is not well-formed XML: {exc}")
+            self._add(
+                "pkg.mets.schema",
+                path,
+                f"'{path}' không đúng cú pháp XML: {exc}",
+                f"'{path}' is not well-formed XML: {exc}",
+            )
             return None
         errors = schema_errors("mets.xsd", root)
         if errors:
             detail = "; ".join(errors)
-            self._add("pkg.mets.schema", path, f"'{path}' không hợp lệ theo lược đồ METS: {detail}",
-                      f"'{path}' is not valid against the METS schema: {detail}")
+            self._add(
+                "pkg.mets.schema",
+                path,
+                f"'{path}' không hợp lệ theo lược đồ METS: {detail}",
+                f"'{path}' is not valid against the METS schema: {detail}",
+            )
             return None
         return parse_mets(root)
 
@@ -223,39 +229,64 @@ class _SipReader:
         try:
             path = join_relative(base, ref.href)
         except UnsafePathError as exc:
-            self._add("pkg.archive.unsafe_path", mets_path,
-                      f"'{ref.href}' ({ref.id}): {exc.reason_vi}", f"'{ref.href}' ({ref.id}): {exc.reason_en}")
+            self._add(
+                "pkg.archive.unsafe_path",
+                mets_path,
+                f"'{ref.href}' ({ref.id}): {exc.reason_vi}",
+                f"'{ref.href}' ({ref.id}): {exc.reason_en}",
+            )
             return
         self.referenced.add(path)
         staged = self.staged.files.get(path)
         if staged is None:
-            self._add("pkg.mets.missing_file", path,
-                      f"{mets_path} liệt kê '{path}' ({ref.id}) nhưng tệp không có trong gói",
-                      f"{mets_path} lists '{path}' ({ref.id}) but the file is not in the package")
+            self._add(
+                "pkg.mets.missing_file",
+                path,
+                f"{mets_path} liệt kê '{path}' ({ref.id}) nhưng tệp không có trong gói",
+                f"{mets_path} lists '{path}' ({ref.id}) but the file is not in the package",
+            )
             return
         if (ref.checksum_type or "").upper() != "SHA-256" or not ref.checksum:
-            self._add("pkg.mets.checksum", path,
-                      f"'{path}' thiếu @CHECKSUM với @CHECKSUMTYPE=\"SHA-256\"",
-                      f"'{path}' lacks @CHECKSUM with @CHECKSUMTYPE=\"SHA-256\"", "CHECKSUM")
+            self._add(
+                "pkg.mets.checksum",
+                path,
+                f"'{path}' thiếu @CHECKSUM với @CHECKSUMTYPE=\"SHA-256\"",
+                f"'{path}' lacks @CHECKSUM with @CHECKSUMTYPE=\"SHA-256\"",
+                "CHECKSUM",
+            )
         elif ref.checksum.strip().lower() != staged.sha256:
-            self._add("pkg.mets.checksum", path,
-                      f"SHA-256 của '{path}' là {staged.sha256}, METS ghi {ref.checksum}",
-                      f"SHA-256 of '{path}' is {staged.sha256}, the METS says {ref.checksum}", "CHECKSUM")
+            self._add(
+                "pkg.mets.checksum",
+                path,
+                f"SHA-256 của '{path}' là {staged.sha256}, METS ghi {ref.checksum}",
+                f"SHA-256 of '{path}' is {staged.sha256}, the METS says {ref.checksum}",
+                "CHECKSUM",
+            )
         if ref.size is not None and ref.size.strip() != str(staged.size):
-            self._add("pkg.mets.size", path,
-                      f"Kích thước của '{path}' là {staged.size} byte, METS ghi {ref.size}",
-                      f"'{path}' is {staged.size} bytes, the METS says {ref.size}", "SIZE")
+            self._add(
+                "pkg.mets.size",
+                path,
+                f"Kích thước của '{path}' là {staged.size} byte, METS ghi {ref.size}",
+                f"'{path}' is {staged.size} bytes, the METS says {ref.size}",
+                "SIZE",
+            )
 
     def _check_root_structmap(self, mets: Mets) -> None:
         hrefs = [h for div in mets.divs for h in div.mptr_hrefs]
         if REP_METS not in {_clean(h) for h in hrefs}:
-            self._add("pkg.mets.structmap", ROOT_METS,
-                      f"structMap của METS gốc không trỏ (mptr) tới '{REP_METS}'",
-                      f"The root METS structMap has no mptr to '{REP_METS}'")
+            self._add(
+                "pkg.mets.structmap",
+                ROOT_METS,
+                f"structMap của METS gốc không trỏ (mptr) tới '{REP_METS}'",
+                f"The root METS structMap has no mptr to '{REP_METS}'",
+            )
         if REP_METS in self.staged.files and REP_METS not in self.referenced:
-            self._add("pkg.mets.unreferenced_file", REP_METS,
-                      f"fileSec của METS gốc không liệt kê '{REP_METS}'",
-                      f"The root METS fileSec does not list '{REP_METS}'")
+            self._add(
+                "pkg.mets.unreferenced_file",
+                REP_METS,
+                f"fileSec của METS gốc không liệt kê '{REP_METS}'",
+                f"The root METS fileSec does not list '{REP_METS}'",
+            )
 
     def _check_unreferenced(self, root_ok: bool, rep_ok: bool) -> None:
         for path in sorted(self.staged.files):
@@ -263,9 +294,12 @@ class _SipReader:
             in_rep_scope = path.startswith((REP_DATA, f"{REP}/metadata/"))
             unchecked = (in_root_scope and not root_ok) or (in_rep_scope and not rep_ok)
             if (in_root_scope or in_rep_scope) and not unchecked and path not in self.referenced:
-                self._add("pkg.mets.unreferenced_file", path,
-                          f"Tệp '{path}' không được liệt kê trong METS",
-                          f"The file '{path}' is not listed in the METS")
+                self._add(
+                    "pkg.mets.unreferenced_file",
+                    path,
+                    f"Tệp '{path}' không được liệt kê trong METS",
+                    f"The file '{path}' is not listed in the METS",
+                )
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -277,8 +311,12 @@ class _SipReader:
             self._add("pkg.xml.unsafe", path, f"'{path}': {exc.reason_vi}", f"'{path}': {exc.reason_en}")
             return None
         except MalformedXmlError as exc:
-            self._add("pkg.archive.unreadable", path, f"'{path}' không đúng cú pháp XML: {exc}",
-                      f"'{path}' is not well-formed XML: {exc}")
+            self._add(
+                "pkg.archive.unreadable",
+                path,
+                f"'{path}' không đúng cú pháp XML: {exc}",
+                f"'{path}' is not well-formed XML: {exc}",
+            )
             return None
         return etree.QName(root).localname, record_values(root)
 
@@ -291,14 +329,19 @@ class _SipReader:
         root_tag, values = record
         detected = profile_for_root(root_tag)
         profile = load_profile(profile_id) if profile_id else detected
-        if profile is None or (detected is not None and detected.id != profile.id) or (
-            detected is None and profile_id is not None
+        if (
+            profile is None
+            or (detected is not None and detected.id != profile.id)
+            or (detected is None and profile_id is not None)
         ):
-            self._add("pkg.profile.unknown", DOSSIER_EAD,
-                      f"Phần tử gốc <{root_tag}> không thuộc hồ sơ quy tắc được hỗ trợ"
-                      + (f" ({profile_id})" if profile_id else ""),
-                      f"The root element <{root_tag}> matches no supported profile"
-                      + (f" ({profile_id})" if profile_id else ""))
+            self._add(
+                "pkg.profile.unknown",
+                DOSSIER_EAD,
+                f"Phần tử gốc <{root_tag}> không thuộc hồ sơ quy tắc được hỗ trợ"
+                + (f" ({profile_id})" if profile_id else ""),
+                f"The root element <{root_tag}> matches no supported profile"
+                + (f" ({profile_id})" if profile_id else ""),
+            )
             return None, None
         return profile, values
 
@@ -321,8 +364,12 @@ class _SipReader:
 
     def _check_link_counts(self, mets: Mets, dmd_links: Counter[str], file_links: Counter[str]) -> None:
         if not mets.has_physical_structmap:
-            self._add("pkg.mets.structmap", REP_METS, "METS biểu diễn thiếu structMap TYPE=\"PHYSICAL\"",
-                      "The representation METS has no structMap TYPE=\"PHYSICAL\"")
+            self._add(
+                "pkg.mets.structmap",
+                REP_METS,
+                'METS biểu diễn thiếu structMap TYPE="PHYSICAL"',
+                'The representation METS has no structMap TYPE="PHYSICAL"',
+            )
             return
         for dmd_id, ref in mets.dmd_refs.items():
             path = _safe_join(REP, ref.href)
@@ -334,14 +381,20 @@ class _SipReader:
                 self._link_finding(path, file_id, file_links[file_id])
         known = set(mets.dmd_refs) | set(mets.files)
         for ident in sorted((set(dmd_links) | set(file_links)) - known):
-            self._add("pkg.mets.structmap", REP_METS,
-                      f"structMap tham chiếu ID '{ident}' không tồn tại",
-                      f"The structMap refers to an ID '{ident}' that does not exist")
+            self._add(
+                "pkg.mets.structmap",
+                REP_METS,
+                f"structMap tham chiếu ID '{ident}' không tồn tại",
+                f"The structMap refers to an ID '{ident}' that does not exist",
+            )
 
     def _link_finding(self, path: str, ident: str, count: int) -> None:
-        self._add("pkg.mets.structmap", path,
-                  f"'{path}' ({ident}) được liên kết {count} lần trong structMap, phải đúng 1 lần",
-                  f"'{path}' ({ident}) is linked {count} times in the structMap, it must be exactly once")
+        self._add(
+            "pkg.mets.structmap",
+            path,
+            f"'{path}' ({ident}) được liên kết {count} lần trong structMap, phải đúng 1 lần",
+            f"'{path}' ({ident}) is linked {count} times in the structMap, it must be exactly once",
+        )
 
     def _div_files(self, mets: Mets, file_ids: Iterable[str]) -> Iterable[PackageFile]:
         for file_id in file_ids:

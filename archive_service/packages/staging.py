@@ -13,6 +13,7 @@ import os
 import stat
 import zipfile
 import zlib
+from functools import partial
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +157,9 @@ def _stage_directory(source: Path, work_dir: Path, limits: PackageLimits) -> Sta
         full = source / rel
         total += entry_stat.st_size
         entries.append(
-            _Entry(path=f"{source.name}/{rel}", declared_size=entry_stat.st_size,
-                   open=lambda p=full: _open_no_follow(p))
+            _Entry(
+                path=f"{source.name}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full)
+            )
         )
     findings.extend(_size_findings(source.name, total, max(total, 1), limits))
     return _copy_entries(source.name, entries, work_dir, limits, None, findings)

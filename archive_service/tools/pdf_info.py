@@ -14,3 +14,14 @@ def pdf_page_count(path: Path) -> int | None:
             return len(pdf.pages)
     except (pikepdf.PdfError, OSError, ValueError):
         return None
+
+
+def has_signatures(path: Path) -> bool:
+    """Whether the PDF has a signature field (/FT /Sig) in its AcroForm."""
+    try:
+        with pikepdf.open(path) as pdf:
+            form = pdf.Root.get("/AcroForm")
+            fields = form.get("/Fields") if form is not None else None
+            return any(f.get("/FT") == "/Sig" for f in (fields or []))
+    except (pikepdf.PdfError, OSError, ValueError):
+        return False

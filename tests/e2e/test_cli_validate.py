@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ARCHIVE, CliRunner
+from tests.fixtures.cli import ARCHIVE, CliRunner
 from tests.fixtures.sip_builder import valid_sip
 
 GIB = 1024**3
@@ -87,7 +87,10 @@ def test_multi_gib_zip_bomb_is_refused_fast_with_little_memory(zip_bomb: Path, t
     start = time.monotonic()
     proc = subprocess.run(
         [str(ARCHIVE), "validate", str(zip_bomb), "--json"],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
         env={"ARCHIVE_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
     )
     elapsed = time.monotonic() - start

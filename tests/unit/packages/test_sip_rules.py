@@ -152,8 +152,9 @@ def test_root_mets_without_pointer_to_representation(tmp_path: Path, settings: S
         mptr = next(mets.iter(f"{M}mptr"))
         mptr.getparent().remove(mptr)  # type: ignore[union-attr]
         # keep the div valid against the schema
-        etree.SubElement(next(d for d in mets.iter(f"{M}div") if d.get("ID") == "div-rep1-ptr"),
-                         f"{M}fptr", FILEID="file-rep1-mets")
+        etree.SubElement(
+            next(d for d in mets.iter(f"{M}div") if d.get("ID") == "div-rep1-ptr"), f"{M}fptr", FILEID="file-rep1-mets"
+        )
 
     rewrite_xml(root / "METS.xml", drop_mptr)
     assert _errors(validate_package(root, settings)) == {"pkg.mets.structmap"}

@@ -95,9 +95,7 @@ def test_links_and_fifos_in_a_directory_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "work").exists()
 
 
-@pytest.mark.parametrize(
-    "entries", [{"a/x": b"1", "b/y": b"2"}, {"pkg/x": b"1", "loose.txt": b"2"}]
-)
+@pytest.mark.parametrize("entries", [{"a/x": b"1", "b/y": b"2"}, {"pkg/x": b"1", "loose.txt": b"2"}])
 def test_entries_must_share_one_root(tmp_path: Path, entries: dict[str, bytes]) -> None:
     staged = stage_package(_zip(tmp_path / "p.zip", entries), tmp_path / "work", LIMITS)
     assert _rules(staged.findings) == {"pkg.layout.single_root"}

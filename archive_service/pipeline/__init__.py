@@ -1,0 +1,1 @@
+"""The intake pipeline: steps with persisted state, run under a lease, resumable after a crash."""

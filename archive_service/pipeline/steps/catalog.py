@@ -1,0 +1,238 @@
+"""Catalog: record the dossier, its documents, files, objects and events, sign the receipt and
+accept the transfer, all in one transaction, so nothing is visible before it is complete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from archive_service import audit_log
+from archive_service.access import effective_regime
+from archive_service.catalog import queries
+from archive_service.catalog.models import (
+    Document,
+    Dossier,
+    Event,
+    Fonds,
+    IndexOutbox,
+    StoredFile,
+    StoredObject,
+)
+from archive_service.pipeline.context import StepContext, new_event
+from archive_service.pipeline.models import (
+    BuildAipOutput,
+    CatalogOutput,
+    EventRecord,
+    IdentifyOutput,
+    ItemModel,
+    PreserveOutput,
+    StoreOutput,
+    ValidateOutput,
+)
+from archive_service.pipeline.steps.build_aip import aip_path_of, all_events, copy_aip_path
+from archive_service.pipeline.steps.store import object_key
+from archive_service.receipts import sign_receipt
+from archive_service.states import FileRole, TransferStatus
+from ingest_rules.metadata_rules import parse_vn_date
+
+
+class CatalogStep:
+    name = "catalog"
+    version = "1"
+    output_model = CatalogOutput
+
+    def run(self, ctx: StepContext) -> CatalogOutput:
+        validated = ctx.output(ValidateOutput)
+        built = ctx.output(BuildAipOutput)
+        with ctx.services.sessions() as session, session.begin():
+            transfer = queries.transfer(session, ctx.transfer_id)
+            dossier = _dossier(session, ctx, validated, built.aip_id)
+            documents = [_document(ctx, dossier, item) for item in validated.items]
+            session.add_all(documents)
+            session.flush()
+            receipt_docs = [
+                _files(session, ctx, built.aip_id, doc, item)
+                for doc, item in zip(documents, validated.items, strict=True)
+            ]
+            session.add_all(
+                StoredObject(
+                    key=object_key(built.aip_id, o.aip_path), aip_id=built.aip_id, sha256=o.sha256, size=o.size
+                )
+                for o in built.objects
+            )
+            events = [
+                new_event(
+                    "ingestion",
+                    f"Tiếp nhận gói {transfer.package_id} / received package {transfer.package_id}",
+                    "archive-service",
+                ),
+                *all_events(ctx),
+                *ctx.output(StoreOutput).events,
+            ]
+            session.add_all(_event_row(ctx.transfer_id, built.aip_id, e) for e in events)
+            receipt = sign_receipt(
+                ctx.services.keyring,
+                {
+                    "transfer_id": ctx.transfer_id,
+                    "status": str(TransferStatus.ACCEPTED),
+                    "profile": validated.profile,
+                    "dossier": {"code": validated.dossier_code, "aip_id": built.aip_id},
+                    "documents": receipt_docs,
+                    "counts": {"dossiers": 1, "files": sum(len(i.files) for i in validated.items)},
+                    "findings": list(validated.findings) + list(ctx.output(PreserveOutput).findings),
+                    "received_at": ctx.received_at.isoformat(),
+                },
+            )
+            transfer.status = TransferStatus.ACCEPTED
+            transfer.profile = validated.profile
+            transfer.findings = receipt["findings"]
+            transfer.receipt = receipt
+            transfer.finished_at = datetime.now(UTC)
+            session.add(IndexOutbox(dossier_id=dossier.id))
+            audit_log.append(
+                session,
+                ctx.submitter,
+                audit_log.AuditAction.INTAKE,
+                validated.dossier_code,
+                {"transfer_id": ctx.transfer_id, "aip_id": built.aip_id, "files": len(built.objects)},
+            )
+            return CatalogOutput(dossier_id=dossier.id)
+
+
+def _year(values: dict[str, str]) -> int | None:
+    catalog = values.get("FileCatalog", "")
+    if len(catalog) == 4 and catalog.isdigit() and catalog.startswith(("19", "20")):
+        return int(catalog)
+    start = parse_vn_date(values.get("StartDate", ""))
+    return start.year if start else None
+
+
+def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, aip_id: str) -> Dossier:
+    values = validated.dossier_values
+    organ_id = values.get("OrganId", "")
+    fonds = session.scalars(select(Fonds).where(Fonds.code == organ_id)).first()
+    if fonds is None:
+        fonds = Fonds(code=organ_id, name=validated.creator_name)
+        session.add(fonds)
+        session.flush()
+    session.execute(update(Dossier).where(Dossier.code == validated.dossier_code).values(is_current=False))
+    dossier = Dossier(
+        fonds_id=fonds.id,
+        transfer_id=ctx.transfer_id,
+        code=validated.dossier_code,
+        title=values.get("Title", ""),
+        profile=validated.profile,
+        access_regime=values.get("Rights", ""),
+        maintenance=values.get("Maintenance", ""),
+        year=_year(values),
+        start_date=values.get("StartDate"),
+        end_date=values.get("EndDate"),
+        aip_id=aip_id,
+        aip_version=validated.aip_version,
+        is_current=True,
+        metadata_values=dict(values),
+    )
+    session.add(dossier)
+    session.flush()
+    return dossier
+
+
+def _document(ctx: StepContext, dossier: Dossier, item: ItemModel) -> Document:
+    values = item.values
+    own = values.get("Mode", "")
+    ordinal = values.get("DocOrdinal", "")
+    pages = values.get("PageAmount", "")
+    return Document(
+        dossier_id=dossier.id,
+        kind=item.kind,
+        code=item.code,
+        ordinal=int(ordinal) if ordinal.isdigit() else None,
+        type_name=values.get("TypeName", ""),
+        code_number=values.get("CodeNumber", ""),
+        code_notation=values.get("CodeNotation", ""),
+        issued_date=values.get("IssuedDate"),
+        organ_name=values.get("OrganName", ""),
+        subject=values.get("Subject") or values.get("ImageTitle") or values.get("MovieTitle") or "",
+        access_regime=own,
+        effective_access=effective_regime(dossier.access_regime, own, ctx.services.settings.public_regimes),
+        confidence_level=values.get("ConfidenceLevel", ""),
+        page_amount=int(pages) if pages.isdigit() else None,
+        metadata_values=dict(values),
+    )
+
+
+def _files(session: Session, ctx: StepContext, aip_id: str, document: Document, item: ItemModel) -> dict[str, Any]:
+    formats = ctx.output(IdentifyOutput).formats
+    copies = {c.original_path: c for c in ctx.output(PreserveOutput).copies}
+    listed: list[dict[str, Any]] = []
+    for file in item.files:
+        fmt = formats[file.path]
+        name = file.path.rsplit("/", 1)[-1]
+        session.add(
+            StoredFile(
+                document_id=document.id,
+                role=FileRole.ORIGINAL,
+                name=name,
+                object_key=object_key(aip_id, aip_path_of(file.path)),
+                sha256=file.sha256,
+                size=file.size,
+                mimetype=fmt.mimetype,
+                format_name=fmt.format_name,
+                puid=fmt.puid,
+            )
+        )
+        listed.append(
+            {
+                "role": "original",
+                "name": name,
+                "sha256": file.sha256,
+                "size": file.size,
+                "format": fmt.mimetype,
+                "puid": fmt.puid,
+            }
+        )
+        copy = copies.get(file.path)
+        if copy is not None:
+            copy_name = copy.copy_path.rsplit("/", 1)[-1]
+            session.add(
+                StoredFile(
+                    document_id=document.id,
+                    role=FileRole.PRESERVATION,
+                    name=copy_name,
+                    object_key=object_key(aip_id, copy_aip_path(copy.copy_path)),
+                    sha256=copy.sha256,
+                    size=copy.size,
+                    mimetype="application/pdf",
+                    format_name=copy.conformance,
+                    puid=copy.puid,
+                    text_content=copy.text,
+                )
+            )
+            listed.append(
+                {
+                    "role": "preservation",
+                    "name": copy_name,
+                    "sha256": copy.sha256,
+                    "size": copy.size,
+                    "format": "application/pdf",
+                    "puid": copy.puid,
+                }
+            )
+    return {"code": document.code, "files": listed}
+
+
+def _event_row(transfer_id: str, aip_id: str, event: EventRecord) -> Event:
+    return Event(
+        event_id=event.event_id,
+        transfer_id=transfer_id,
+        object_type="aip",
+        object_ref=aip_id if not event.objects else ",".join(event.objects)[:1000],
+        event_type=event.event_type,
+        outcome=event.outcome,
+        detail=event.detail,
+        agent=event.agent,
+        at=event.at,
+    )

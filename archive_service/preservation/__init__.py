@@ -1,0 +1,1 @@
+"""Preservation copies: PDF/A conversion and its verification (rules.md "Preservation")."""

@@ -1,0 +1,104 @@
+"""The `ObjectStore` port: what the archive needs from a place that keeps bytes.
+
+Every backend (local folder, S3/MinIO) implements exactly this and passes the same contract
+tests (`tests/contract/test_object_store.py`). The rules that make a store fit for preservation:
+
+* Fixity is computed by the store while streaming and checked before anything becomes visible:
+  `put` and `repair` commit only bytes whose SHA-256 equals the caller's expectation.
+* Objects are immutable. `put` of an existing key with the same SHA-256 is a no-op (a resumed
+  pipeline step may store again); with a different SHA-256 it raises `IntegrityMismatch` and the
+  stored object stays. `repair` is the only rewrite, used by `archive audit --repair` to put back
+  verified bytes from a good copy.
+* `stat` reports the SHA-256 recorded at commit time; `hash_object` recomputes it from the stored
+  bytes. An audit compares the two (or the catalog's value) to find corruption.
+
+No delete, deliberately. Preservation forbids deleting through the application (Circular
+02/2019; quality.md "stored AIP objects are immutable ... no overwrite or delete through the
+application"), and the pipeline never needs one: keys derive from content or stable ids, so a
+resumed step re-puts the same object (a no-op) instead of cleaning up, and a failed `put` leaves
+nothing behind. Lawful destruction after appraisal and recall are audited operator procedures
+outside this port (removing files on the filesystem; a governance-mode bypass on MinIO). Leaving
+the method out means no caller and no bug can reach it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """A committed object: its key, its size in bytes and its SHA-256 (64 lowercase hex digits)."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class ObjectStore(Protocol):
+    """A store of immutable objects under validated keys (see `storage.keys.validate_key`).
+
+    Every method raises ValueError for an invalid key or SHA-256, `StorageUnavailable` when the
+    backend cannot be reached, and otherwise only the `storage.errors` named in its docstring.
+    """
+
+    @property
+    def name(self) -> str:
+        """Which copy this is ("primary", "replica", ...), as shown in audit reports."""
+        ...
+
+    def put(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+        """Store the stream's bytes under `key`, in constant memory, if their SHA-256 is right.
+
+        Raises `IntegrityMismatch` (and stores nothing) when the stream's SHA-256 differs, or when
+        a different object already holds the key. Same key and same SHA-256: succeeds, changes
+        nothing, and returns the stored object's info.
+        """
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """Open the stored bytes for reading (a context manager). `ObjectNotFound` if absent."""
+        ...
+
+    def stat(self, key: str) -> ObjectInfo:
+        """The size and SHA-256 recorded when the object was committed, without reading its bytes.
+
+        `ObjectNotFound` if absent; `IntegrityMismatch` if the recorded fixity itself is damaged.
+        """
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether bytes are stored under `key` (they may still be corrupted: see `hash_object`)."""
+        ...
+
+    def iterate(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every committed object whose key starts with `prefix` (a plain string), sorted by key.
+
+        Raises `IntegrityMismatch` on reaching an object the store can no longer describe (its
+        recorded fixity is damaged, or something foreign was placed in the store) rather than
+        silently skipping it.
+        """
+        ...
+
+    def hash_object(self, key: str) -> str:
+        """Recompute the SHA-256 of the stored bytes by streaming them (fixity audits).
+
+        `ObjectNotFound` if absent.
+        """
+        ...
+
+    def repair(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+        """Atomically put back verified bytes (and their fixity) for a damaged or missing object.
+
+        The only rewrite the store allows. The stream is verified against `expected_sha256` (from
+        the catalog, the source of truth) before anything is replaced; on a mismatch it raises
+        `IntegrityMismatch` and leaves the stored object as it was. `ImmutableObject` if the
+        backend itself refuses the rewrite.
+        """
+        ...
+
+    def health(self) -> None:
+        """Return if the store is usable for reads and writes; raise `StorageUnavailable` if not."""
+        ...
