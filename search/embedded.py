@@ -21,9 +21,9 @@ file and `os.replace`-ing it was rejected: the WAL and shared-memory files belon
 so another process or thread still holding the old file (`archive serve` during `archive
 reindex`) could pair the new database with the old WAL. Writes that arrive during a rebuild go
 to both generations; as with any rebuild from a snapshot, a record the rebuild read before a
-concurrent change can still overwrite it, so changes made during a rebuild are indexed again
-after it. One rebuild runs at a time: a new one discards a half-built generation, and
-the rebuild that owned it fails with `RebuildSupersededError`.
+concurrent change can still overwrite it, so the caller re-indexes what changed while a rebuild
+ran. One rebuild runs at a time: a new one discards a half-built generation, and the rebuild
+that owned it fails with `RebuildSupersededError`.
 
 Threads. One connection per thread, WAL mode, writers serialised by `BEGIN IMMEDIATE`.
 """
@@ -97,8 +97,8 @@ _INSERT_RECORD = """INSERT INTO {records} (kind, code, title, fonds, year, doc_t
 _INSERT_TEXT = """INSERT INTO {fts} (rowid, title, subject, keywords, body, meta,
     title_f, subject_f, keywords_f, body_f, meta_f) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
-# A query runs in three statements within one read transaction: the visible matches with their
-# scores go into this connection's temporary table, then a page and the facets are read from it.
+# A query is one read transaction: the visible matches and their scores go into this connection's
+# temporary table, then the page, the facets and the page's texts are read from it.
 _HITS = "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
 _MATCHED = """
 folded (id, rank) AS MATERIALIZED (

@@ -20,6 +20,8 @@ PUBLIC_REGIME: Final = "Công khai"
 
 
 class RecordKind(StrEnum):
+    """What a code names: a dossier (`FileCode`) or a document (`DocCode`)."""
+
     DOSSIER = "dossier"
     DOCUMENT = "document"
 

@@ -17,7 +17,7 @@ __all__ = ["fold", "is_syllable", "looks_legacy_encoded", "nfc", "normalise_nota
 
 # A token is a run of letters and digits, as SQLite's unicode61 and Lucene's standard tokenizer
 # see it on NFC text; Vietnamese is written in space-separated syllables, so a token is a syllable.
-WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(r"[^\W_]+")
 
 # The diacritic blocks of the Latin script. Only these are removed by `fold`: stripping every
 # nonspacing mark would also erase vowel signs of other scripts and make their words collide.
@@ -49,7 +49,7 @@ def tokens(text: str) -> list[str]:
     Punctuation splits a number and symbol into its parts like any other text; whole notations
     are matched through `normalise_notation`.
     """
-    return WORD.findall(nfc(text).lower())
+    return _WORD.findall(nfc(text).lower())
 
 
 # --- Syllable structure ------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def normalise_notation(text: str) -> str:
     30/2020 Phụ lục I, II.3). A dossier's "01.TCCB" gives "1/tccb". Text with words around the
     notation ("Quyết định 15/QĐ-BNV") or without an abbreviation ("Quyết định 15") gives "".
     """
-    parts = WORD.findall(nfc(text))
+    parts = _WORD.findall(nfc(text))
     if parts and fold(parts[0]) == "so":
         parts = parts[1:]
     numeric = [part.isascii() and part.isdigit() for part in parts]
@@ -169,7 +169,7 @@ def _vni(letter: str) -> str:
     return base + _VNI_TONE[tone]
 
 
-_LOWER_LETTERS = ["đ"] + [nfc(base + tone) for base in "aăâeêioôơuưy" for tone in ("", *tuple(_TONE_MARKS))]
+_LOWER_LETTERS = ["đ"] + [nfc(base + tone) for base in "aăâeêioôơuưy" for tone in ("", *_TONE_MARKS)]
 _VNI = {
     code: letter
     for lower in _LOWER_LETTERS
@@ -190,10 +190,10 @@ def looks_legacy_encoded(text: str) -> bool:
 
     A word is suspect when it is not a well-formed Unicode Vietnamese word (a syllable, in one
     case pattern) but becomes a syllable once decoded. The text looks legacy-encoded when at least
-    two words are suspect, they are at least half of the words the decoding changes, and most
-    decoded words are syllables. Unicode Vietnamese is left alone because its words are already
-    syllables; English and French because they decode into non-syllables. One-word texts are
-    never flagged: "Bé" is a TCVN3 "Bộ" and a Unicode "bé" alike.
+    two words are suspect, they are at least a third of the words the decoding changes, and 80 %
+    of the decoded words are syllables. Unicode Vietnamese is left alone because its words are
+    already syllables; English and French because they decode into non-syllables. Short texts
+    can be ambiguous and are left alone: "Bé" is a TCVN3 "Bộ" and a Unicode "bé" alike.
     """
     words = [word for word in _LEGACY_SPLIT.split(nfc(text)) if word]
     return any(_decodes_to_vietnamese(words, decode) for decode in (_decode_tcvn3, _decode_vni))

@@ -13,9 +13,9 @@ import os
 import stat
 import zipfile
 import zlib
-from functools import partial
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 

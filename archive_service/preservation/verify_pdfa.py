@@ -216,9 +216,10 @@ def _comparable_words(original: Path, copy: Path) -> tuple[list[list[str]], list
         original_pages, copy_pages = [], []
         for index in range(len(before)):
             page_areas = areas[index] if index < len(areas) else []
-            dx, dy = _origin(after, index)
-            x0, y0 = _origin(before, index)
-            moved = [(x - x0 + dx, y - y0 + dy, u - x0 + dx, v - y0 + dy) for x, y, u, v in page_areas]
+            moved = []
+            if page_areas:
+                (x0, y0), (dx, dy) = _origin(before, index), _origin(after, index)
+                moved = [(x - x0 + dx, y - y0 + dy, u - x0 + dx, v - y0 + dy) for x, y, u, v in page_areas]
             original_pages.append(normalised_words(_page_text(before, index, page_areas)))
             copy_pages.append(normalised_words(_page_text(after, index, moved)))
     return original_pages, copy_pages
@@ -262,8 +263,8 @@ def _page_text(document: Any, index: int, areas: Sequence[Area]) -> str:
             shown = left <= x <= right and bottom <= y <= top
             covered = any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in areas)
             units.append(chr(code) if code and shown and not covered else " ")
-        # PDFium gives UTF-16 code units: join surrogate pairs.
-        return "".join(units).encode("utf-16", "surrogatepass").decode("utf-16")
+        # PDFium gives UTF-16 code units: join surrogate pairs, keep any lone one as it is.
+        return "".join(units).encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
     finally:
         textpage.close()
         page.close()

@@ -47,7 +47,8 @@ def on_ingested(ingested: tuple[Path, dict], cli: CliRunner) -> CliRunner:  # ty
 
 
 def test_receipt_lists_every_file_with_the_senders_sha256(
-    ingested: tuple[Path, dict], corpus_package: tuple[SipBuilder, Path]  # type: ignore[type-arg]
+    ingested: tuple[Path, dict],
+    corpus_package: tuple[SipBuilder, Path],  # type: ignore[type-arg]
 ) -> None:
     _, receipt = ingested
     builder, _ = corpus_package
@@ -65,7 +66,9 @@ def test_receipt_lists_every_file_with_the_senders_sha256(
 
 
 def test_receipt_verifies_and_detects_tampering(
-    ingested: tuple[Path, dict], on_ingested: CliRunner, tmp_path: Path  # type: ignore[type-arg]
+    ingested: tuple[Path, dict],
+    on_ingested: CliRunner,
+    tmp_path: Path,  # type: ignore[type-arg]
 ) -> None:
     receipt_file = tmp_path / "receipt.json"
     receipt_file.write_text(json.dumps(ingested[1]), encoding="utf-8")
@@ -108,7 +111,9 @@ def test_show_lists_files_fixity_and_events(on_ingested: CliRunner) -> None:
 
 
 def test_reingest_of_the_same_package_prints_the_same_receipt(
-    on_ingested: CliRunner, ingested: tuple[Path, dict], corpus_package: tuple[SipBuilder, Path]  # type: ignore[type-arg]
+    on_ingested: CliRunner,
+    ingested: tuple[Path, dict],
+    corpus_package: tuple[SipBuilder, Path],  # type: ignore[type-arg]
 ) -> None:
     run = on_ingested("ingest", str(corpus_package[1]), "--json")
     assert run.code == 0, run.stderr
@@ -130,14 +135,17 @@ def test_log_verify_catches_a_tampered_entry(cli: CliRunner, archive_home: Path,
 
 
 @pytest.mark.parametrize("copy", ["primary", "replica"])
-def test_audit_finds_and_repairs_corruption_and_loss(cli: CliRunner, archive_home: Path, tmp_path: Path,
-                                                     copy: str) -> None:
+def test_audit_finds_and_repairs_corruption_and_loss(
+    cli: CliRunner, archive_home: Path, tmp_path: Path, copy: str
+) -> None:
     package = valid_sip().write_dir(tmp_path)
     assert cli("ingest", str(package), "--json").code == 0
     clean = cli("audit", "--json")
     assert clean.code == 0 and clean.json()["corrupted"] == [] and clean.json()["missing"] == []  # type: ignore[index]
     store = archive_home / "store" / copy
-    objects = sorted(p for p in store.rglob("*") if p.is_file() and ".fixity" not in p.parts and not p.name.startswith("."))
+    objects = sorted(
+        p for p in store.rglob("*") if p.is_file() and ".fixity" not in p.parts and not p.name.startswith(".")
+    )
     victim, gone = objects[0], objects[1]
     victim.chmod(0o644)
     victim.write_bytes(victim.read_bytes() + b"bitrot")
@@ -162,7 +170,9 @@ def test_refused_package_leaves_only_the_transfer_record(cli: CliRunner, archive
     assert run.code == 2
     assert run.json()["status"] == "rejected"  # type: ignore[index]
     assert "tt02.count.total_doc" in {f["rule"] for f in run.json()["findings"]}  # type: ignore[index]
-    stored = [p for p in (archive_home / "store").rglob("*") if p.is_file()] if (archive_home / "store").exists() else []
+    stored = (
+        [p for p in (archive_home / "store").rglob("*") if p.is_file()] if (archive_home / "store").exists() else []
+    )
     assert stored == []
     with sqlite3.connect(archive_home / "catalog.sqlite3") as db:
         assert db.execute("select status from transfer").fetchall() == [("rejected",)]

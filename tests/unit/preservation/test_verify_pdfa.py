@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pikepdf
+
 from archive_service.preservation.verify_pdfa import (
     check_pdfa,
     extract_text,
@@ -131,3 +133,12 @@ def test_page_count_and_unreadable_copies_fail(tmp_path: Path) -> None:
     assert not unreadable.ok
     assert "cannot be read" in unreadable.message_en
     assert "không đọc được" in unreadable.message_vi
+
+
+def test_a_malformed_annotation_does_not_break_the_check(tmp_path: Path) -> None:
+    original = text_pdf(tmp_path / "a.pdf", ["Cong van so 12"], stamp="Ky boi: UBND")
+    with pikepdf.open(original, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].obj.Annots[0].Rect = pikepdf.Array([1, 2])
+        pdf.save(original)
+    plain = text_pdf(tmp_path / "b.pdf", ["Cong van so 12"])
+    assert text_fidelity(original, plain, digitised=False).ok
