@@ -54,6 +54,34 @@ def main() -> None:
     """Kho lưu trữ hồ sơ điện tử / Electronic records archive."""
 
 
+def run() -> None:
+    """The console script: unexpected failures exit 1 with a short bilingual message; the full
+    traceback goes to a file under ARCHIVE_HOME/logs (or to stderr with ARCHIVE_DEBUG=1)."""
+    try:
+        main(standalone_mode=True)
+    except Exception as exc:  # noqa: BLE001 -- the failure is reported and logged, never hidden
+        if os.environ.get("ARCHIVE_DEBUG"):
+            raise
+        log_file = _write_crash_log()
+        click.echo(
+            f"Lỗi ngoài dự kiến: {type(exc).__name__}: {exc}\nUnexpected error: {type(exc).__name__}: {exc}\n"
+            f"Chi tiết / details: {log_file}",
+            err=True,
+        )
+        sys.exit(ExitCode.UNEXPECTED)
+
+
+def _write_crash_log() -> Path:
+    import traceback
+    from datetime import UTC, datetime
+
+    folder = _settings().resolved_home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"error-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return path
+
+
 def _settings() -> Settings:
     return Settings()
 

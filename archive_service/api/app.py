@@ -9,10 +9,12 @@ from pydantic import BaseModel
 from archive_service import __version__
 from archive_service.config import Settings
 from archive_service.errors import ArchiveError
+from archive_service.health import backend_health
+from archive_service.wiring import build_services
 
 
 class Health(BaseModel):
-    """Liveness of the service and of each backend."""
+    """Liveness of the service and of each backend ("ok" or the reason it is unavailable)."""
 
     status: str
     version: str
@@ -21,6 +23,7 @@ class Health(BaseModel):
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the application for one archive instance."""
+    services = build_services(settings)
     app = FastAPI(
         title="Archive service API",
         description="Kho lưu trữ hồ sơ điện tử theo Thông tư 02/2019/TT-BNV / "
@@ -34,19 +37,15 @@ def create_app(settings: Settings) -> FastAPI:
         headers = {"Retry-After": "30"} if exc.http_status == 503 else None
         return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
-    @app.get("/api/v1/health", response_model=Health, tags=["operations"])
-    def health() -> Health:
-        """Tình trạng dịch vụ / Service liveness."""
-        return Health(status="ok", version=__version__, backends=_backend_health(settings))
+    @app.get("/api/v1/health", response_model=Health, tags=["operations"],
+             responses={503: {"model": Health, "description": "a backend is unavailable"}})
+    def health() -> JSONResponse:
+        """Tình trạng dịch vụ và từng thành phần / Liveness of the service and each backend."""
+        backends = backend_health(services)
+        healthy = all(v == "ok" for v in backends.values())
+        body = Health(status="ok" if healthy else "degraded", version=__version__, backends=backends)
+        return JSONResponse(body.model_dump(), status_code=200 if healthy else 503,
+                            headers=None if healthy else {"Retry-After": "30"})
 
+    app.router.add_event_handler("shutdown", services.close)
     return app
-
-
-def _backend_health(settings: Settings) -> dict[str, str]:
-    home = settings.resolved_home
-    return {
-        "catalog": "sqlite" if settings.database_url is None else "external",
-        "storage": "filesystem" if settings.storage is None else "external",
-        "search": settings.search,
-        "home": "ok" if home.exists() or home.parent.exists() else "missing",
-    }

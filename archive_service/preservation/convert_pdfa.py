@@ -1,11 +1,11 @@
 """Make the PDF/A-2 preservation copy of a PDF with OCRmyPDF's Python API and our Ghostscript.
 
 OCRmyPDF runs `gs` (and `tesseract`) as child processes found on PATH and offers no option for
-the Ghostscript path, so for the length of a conversion this process's PATH starts with a private
-folder that holds only a `gs` link to the checked Ghostscript, and OMP_THREAD_LIMIT=1 keeps each
-Tesseract single-threaded (OCRmyPDF parallelises by page). Because PATH, logging and
-`sys.stderr` are process-wide, conversions in one process run one at a time; convert independent
-documents in parallel in separate worker processes.
+the Ghostscript path, so for the length of a conversion this process's PATH starts with the folder
+of the checked Ghostscript (see `_gs_folder`), and OMP_THREAD_LIMIT=1 keeps each Tesseract
+single-threaded (OCRmyPDF parallelises by page). Because PATH, logging and `sys.stderr` are
+process-wide, conversions in one process run one at a time; convert independent documents in
+parallel in separate worker processes.
 
 Born-digital text is never re-OCRed (`mode="skip"`); without `ocr` no page is rasterised and no
 OCR engine runs. OCRmyPDF's lossless optimisation (`optimize=1`) is kept: it costs ~0.03 s a
@@ -241,7 +241,13 @@ def _pages_without_text(path: Path) -> int:
 
 @lru_cache(maxsize=8)
 def _gs_folder(gs: Path) -> Path:
-    """A private folder holding only a `gs` link to our Ghostscript, to put first on PATH."""
+    """The folder to put first on PATH so that `gs` is our Ghostscript.
+
+    That is the binary's own folder when it is called `gs` (the cached one's folder holds nothing
+    else); otherwise a private folder with a `gs` link to it, removed when the process exits.
+    """
+    if gs.name == "gs":
+        return gs.parent
     folder = Path(tempfile.mkdtemp(prefix="archive-gs-"))
     (folder / "gs").symlink_to(gs.resolve())
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -198,3 +198,19 @@ def test_access_regimes_are_enforced_for_show_get_and_search(cli: CliRunner, tmp
     assert cli("show", restricted, "--as", "kiem").code == 4
     assert cli("search", "tuyen dung", "--as", "nop").code == 4
     assert cli("show", restricted).code == 0  # the local operator is an administrator
+
+
+def test_receipt_verify_reports_a_lost_object(cli: CliRunner, archive_home: Path, tmp_path: Path) -> None:
+    run = cli("ingest", str(valid_sip().write_dir(tmp_path)), "--json")
+    assert run.code == 0
+    receipt_file = tmp_path / "receipt.json"
+    receipt_file.write_text(run.stdout, encoding="utf-8")
+    assert cli("receipt", "verify", str(receipt_file)).code == 0
+    original = next((archive_home / "store" / "replica").glob("aip-*/representations/rep1/data/QD_1.pdf"))
+    original.chmod(0o644)
+    original.unlink()
+    check = cli("receipt", "verify", str(receipt_file), "--json")
+    assert check.code == 7
+    data = check.json()
+    assert data["signature_ok"] is True  # type: ignore[index]
+    assert any("replica" in p and "QD_1.pdf" in p for p in data["problems"])  # type: ignore[index]

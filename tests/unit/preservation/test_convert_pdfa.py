@@ -153,3 +153,10 @@ def test_a_scan_that_already_has_text_is_not_ocred_again(
     assert not result.ocr_applied
     assert text_fidelity(source, target, digitised=True).ok
     assert text_fidelity(source, target, digitised=False).ok
+
+
+def test_a_ghostscript_under_another_name_is_used_through_a_link(gs: Path, corpus: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "gs-10.07"
+    renamed.symlink_to(gs)
+    result = make_pdfa(corpus / "vietnamese/vietocr3__vietsample1.pdf", tmp_path / "copy.pdf", gs=renamed, ocr=False)
+    assert result.conformance == "PDF/A-2B"
