@@ -59,7 +59,7 @@ def run() -> None:
     traceback goes to a file under ARCHIVE_HOME/logs (or to stderr with ARCHIVE_DEBUG=1)."""
     try:
         main(standalone_mode=True)
-    except Exception as exc:  # noqa: BLE001 -- the failure is reported and logged, never hidden
+    except Exception as exc:  # reported and logged below, never hidden
         if os.environ.get("ARCHIVE_DEBUG"):
             raise
         log_file = _write_crash_log()
