@@ -22,7 +22,7 @@ INSTALL = "bash scripts/install-system-deps.sh"
 
 def missing(what: str) -> NoReturn:
     """A needed tool or file is absent: a failure under CI=true, a skip elsewhere."""
-    message = f"{what} (install with: {INSTALL})"
+    message = what if INSTALL in what else f"{what}; install it with: {INSTALL}"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
