@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from search.factory import open_index
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,7 @@ from archive_service.catalog.db import make_engine, migrate, session_factory
 from archive_service.config import Settings
 from archive_service.replicas import ReplicatedStore
 from archive_service.signing import KeyRing
+from search.factory import open_index
 from search.protocol import SearchIndex
 from storage.factory import from_url
 

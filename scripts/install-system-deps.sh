@@ -18,7 +18,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # Ghostscript >= 10.03 from the ghostscript-bin wheel (Debian's 10.0.0 corrupts Vietnamese text).
-if [ ! -x "$CACHE/gs/bin/gs" ]; then
+if ! "$CACHE/gs/ghostscript_bin/bin/gs" --version >/dev/null 2>&1; then
   echo "[install] ghostscript-bin into $CACHE/gs"
   python3 -m pip install -q --no-deps --only-binary=:all: --python-version 3.13 \
     --target "$CACHE/gs" ghostscript-bin

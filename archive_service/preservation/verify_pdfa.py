@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pikepdf
-import pypdfium2 as pdfium  # type: ignore[import-untyped]
+import pypdfium2 as pdfium
 from pikepdf.pdfa import validate_written
 
 PAGE_SEPARATOR = "\f"

@@ -12,7 +12,7 @@ def pdf_page_count(path: Path) -> int | None:
     try:
         with pikepdf.open(path) as pdf:
             return len(pdf.pages)
-    except (pikepdf.PdfError, OSError, ValueError):
+    except (pikepdf.PikepdfError, OSError, ValueError):
         return None
 
 
@@ -23,5 +23,5 @@ def has_signatures(path: Path) -> bool:
             form = pdf.Root.get("/AcroForm")
             fields = form.get("/Fields") if form is not None else None
             return any(f.get("/FT") == "/Sig" for f in (fields or []))
-    except (pikepdf.PdfError, OSError, ValueError):
+    except (pikepdf.PikepdfError, OSError, ValueError):
         return False

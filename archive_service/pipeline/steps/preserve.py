@@ -30,7 +30,7 @@ from ingest_rules.catalogue import finding
 from ingest_rules.findings import Finding
 from storage.fixity import sha256_stream
 
-DIGITISED = "số hóa"
+SCANNED_LEVELS = ("số hóa", "hỗn hợp")  # digitised, mixed: image-only pages get OCR (rules.md)
 DATA_PREFIX = "representations/rep1/data/"
 
 
@@ -54,7 +54,7 @@ class PreserveStep:
         failures: list[Finding] = []
         events: list[EventRecord] = []
         for item in ctx.output(ValidateOutput).items:
-            digitised = item.values.get("ConfidenceLevel", "").casefold() == DIGITISED
+            digitised = item.values.get("ConfidenceLevel", "").casefold() in SCANNED_LEVELS
             for file in item.files:
                 if formats[file.path].mimetype != "application/pdf":
                     continue
