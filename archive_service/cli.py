@@ -175,7 +175,7 @@ def serve(host: str, port: int) -> None:
 
 # -- intake -------------------------------------------------------------------------------------
 
-_EXIT_FOR_STATUS = {"accepted": ExitCode.OK, "rejected": ExitCode.REFUSED}
+_EXIT_FOR_STATUS = {"accepted": ExitCode.OK, "tested": ExitCode.OK, "rejected": ExitCode.REFUSED}
 
 
 def _transfer_document(transfer: Any) -> dict[str, Any]:
@@ -194,7 +194,8 @@ def _transfer_document(transfer: Any) -> dict[str, Any]:
 
 
 def _print_transfer(data: dict[str, Any]) -> None:
-    status_vi = {"accepted": "ĐÃ TIẾP NHẬN", "rejected": "BỊ TỪ CHỐI", "failed": "THẤT BẠI"}
+    status_vi = {"accepted": "ĐÃ TIẾP NHẬN", "rejected": "BỊ TỪ CHỐI", "failed": "THẤT BẠI",
+                 "tested": "ĐÃ KIỂM TRA (gói TEST, không lưu)"}
     click.echo(
         f"Giao nộp {data['transfer_id']}: {status_vi.get(data['status'], data['status'])} / transfer {data['status']}"
     )

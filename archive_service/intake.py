@@ -27,7 +27,7 @@ from archive_service.states import TransferStatus
 from archive_service.wiring import Services
 from ingest_rules.catalogue import finding
 
-_FINAL = (TransferStatus.ACCEPTED, TransferStatus.REJECTED)
+_FINAL = (TransferStatus.ACCEPTED, TransferStatus.REJECTED, TransferStatus.TESTED)
 _WAIT_SECONDS = 1.0
 
 

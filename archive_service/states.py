@@ -11,12 +11,14 @@ class TransferStatus(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     FAILED = "failed"
+    TESTED = "tested"  # a RECORDSTATUS=TEST package: validated, nothing stored (docs/decisions/0002)
 
 
 class StepStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    TESTED = "tested"  # a RECORDSTATUS=TEST package: validated, nothing stored (docs/decisions/0002)
 
 
 class FileRole(StrEnum):

@@ -27,6 +27,7 @@ from ingest_rules.metadata_rules import (
     MetadataRecord,
     check_metadata,
 )
+from search.vietnamese import looks_legacy_encoded
 
 
 class CatalogLookup(Protocol):
@@ -150,12 +151,29 @@ def _metadata_findings(package: SipPackage, holds_document: Callable[[DocumentId
             page_counts[item.metadata_path] = sum(c for c in counts if c is not None)
     dossier = MetadataRecord(kind=ObjectKind.DOSSIER, path=DOSSIER_EAD, values=package.dossier_values)
     items = [MetadataRecord(kind=i.kind, path=i.metadata_path, values=i.values) for i in package.items]
+    legacy = [_legacy_text(r) for r in (dossier, *items)]
     return check_metadata(
         package.profile,
         dossier,
         items,
         MetadataContext(page_counts=page_counts, catalog_has_document=holds_document),
-    )
+    ) + [f for found in legacy for f in found]
+
+
+def _legacy_text(record: MetadataRecord) -> list[Finding]:
+    """Values typed in TCVN3 or VNI (pre-Unicode Vietnamese fonts) read as gibberish: flag them."""
+    return [
+        finding(
+            "tt02.text.legacy_encoding",
+            path=record.path,
+            field=tag,
+            obj=record.kind,
+            message_vi=f"Trường {tag} có vẻ được gõ bằng bảng mã cũ (TCVN3/VNI), không phải Unicode: “{value[:60]}”",
+            message_en=f"The field {tag} looks typed in a legacy encoding (TCVN3/VNI), not Unicode: “{value[:60]}”",
+        )
+        for tag, value in record.values.values.items()
+        if looks_legacy_encoded(value)
+    ]
 
 
 def _is_pdf(path: str, mimetype: str | None) -> bool:

@@ -15,6 +15,14 @@ class TransferRejectedError(Exception):
         self.findings = list(findings)
 
 
+class TransferTestedError(Exception):
+    """A RECORDSTATUS=TEST package passed validation: the transfer ends `tested`, nothing stored."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        super().__init__(f"{len(findings)} findings")
+        self.findings = list(findings)
+
+
 class TransferFailedError(Exception):
     """The archive could not finish (e.g. no valid PDF/A copy): the transfer waits in `failed`."""
 

@@ -22,7 +22,7 @@ from archive_service.errors import ArchiveError, BackendUnavailableError
 from archive_service.faults import fault_point
 from archive_service.pipeline.context import StepContext
 from archive_service.pipeline.lease import Heartbeat, claim, release
-from archive_service.pipeline.outcomes import TransferFailedError, TransferRejectedError
+from archive_service.pipeline.outcomes import TransferFailedError, TransferRejectedError, TransferTestedError
 from archive_service.pipeline.steps.build_aip import BuildAipStep
 from archive_service.pipeline.steps.catalog import CatalogStep
 from archive_service.pipeline.steps.identify import IdentifyStep
@@ -118,6 +118,8 @@ def run_transfer(services: Services, transfer_id: str, progress: Progress | None
                 fault_point(f"after:{step.name}")
     except TransferRejectedError as exc:
         _end(services, transfer_id, TransferStatus.REJECTED, exc.findings, retryable=False)
+    except TransferTestedError as exc:
+        _end(services, transfer_id, TransferStatus.TESTED, exc.findings, retryable=False)
     except TransferFailedError as exc:
         _end(services, transfer_id, TransferStatus.FAILED, exc.findings, retryable=exc.retryable)
         if exc.retryable:

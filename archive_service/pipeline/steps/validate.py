@@ -12,7 +12,7 @@ from archive_service.pipeline.models import (
     UnpackOutput,
     ValidateOutput,
 )
-from archive_service.pipeline.outcomes import TransferRejectedError
+from archive_service.pipeline.outcomes import TransferRejectedError, TransferTestedError
 from archive_service.validation import judge_staged
 
 RULES_AGENT = "archive-service-rules tt02-2019"
@@ -43,6 +43,8 @@ class ValidateStep:
             version = queries.latest_version(session, code) + 1
         if package is None or not report.valid:
             raise TransferRejectedError(report.findings)
+        if package.record_status == "TEST":
+            raise TransferTestedError(report.findings)
         files = tuple(f.path for item in package.items for f in item.files)
         warnings = len(report.findings)
         events = (

@@ -1,0 +1,86 @@
+"""What the archive does with a package given what it already holds (RECORDSTATUS, package ids)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.cli import CliRunner
+from tests.fixtures.sip_builder import CORPUS, DataFile, valid_sip
+
+pytestmark = pytest.mark.slow
+
+
+def _rules(run_json: object) -> set[str]:
+    return {f["rule"] for f in run_json["findings"] if f["severity"] == "error"}  # type: ignore[index]
+
+
+def test_new_package_for_a_held_dossier_is_refused(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli("ingest", str(valid_sip().write_dir(tmp_path / "a")), "--json").code == 0
+    again = cli("ingest", str(valid_sip().write_dir(tmp_path / "b")), "--json")
+    assert again.code == 2
+    assert _rules(again.json()) == {"pkg.dossier.exists"}
+
+
+def test_replacement_makes_a_new_current_version(cli: CliRunner, archive_home: Path, tmp_path: Path) -> None:
+    assert cli("ingest", str(valid_sip().write_dir(tmp_path / "a")), "--json").code == 0
+    replacement = valid_sip()
+    replacement.record_status = "REPLACEMENT"
+    replacement.dossier["Title"] = "Hồ sơ về việc tuyển dụng công chức năm 2019 (bổ sung chỉnh lý)"
+    run = cli("ingest", str(replacement.write_dir(tmp_path / "b")), "--json")
+    assert run.code == 0, run.stdout
+    shown = cli("show", replacement.dossier["FileCode"], "--json").json()
+    assert shown["aip_version"] == 2  # type: ignore[index]
+    assert shown["title"].endswith("(bổ sung chỉnh lý)")  # type: ignore[index]
+    hits = cli("search", "chinh ly", "--json").json()
+    assert [h["code"] for h in hits["hits"] if h["kind"] == "dossier"] == [replacement.dossier["FileCode"]]  # type: ignore[index]
+    with sqlite3.connect(archive_home / "catalog.sqlite3") as db:
+        assert db.execute("select aip_version, is_current from dossier order by aip_version").fetchall() == [
+            (1, 0), (2, 1)
+        ]
+
+
+def test_same_package_id_with_other_content_is_a_conflict(cli: CliRunner, tmp_path: Path) -> None:
+    first = valid_sip()
+    assert cli("ingest", str(first.write_dir(tmp_path / "a")), "--json").code == 0
+    first.dossier["Keyword"] = "tuyển dụng, công chức, thay đổi"
+    run = cli("ingest", str(first.write_dir(tmp_path / "b")), "--json")
+    assert run.code == 5
+    assert run.json()["error"]["details"][0]["rule"] == "pkg.package.conflict"  # type: ignore[index]
+
+
+def test_test_package_is_validated_and_nothing_is_stored(cli: CliRunner, archive_home: Path, tmp_path: Path) -> None:
+    builder = valid_sip()
+    builder.record_status = "TEST"
+    run = cli("ingest", str(builder.write_dir(tmp_path)), "--json")
+    assert run.code == 0, run.stdout
+    assert run.json()["status"] == "tested"  # type: ignore[index]
+    assert not [p for p in (archive_home / "store").rglob("*") if p.is_file()]
+    assert cli("show", builder.dossier["FileCode"]).code == 4
+
+
+def test_legacy_encoded_metadata_is_flagged(cli: CliRunner, tmp_path: Path) -> None:
+    builder = valid_sip()
+    # "Về việc tuyển dụng công chức đợt" typed with a TCVN3 (ABC) font
+    builder.documents[0].values["Subject"] = "VÒ viÖc tuyÓn dông c«ng chøc ®ît 1"
+    run = cli("validate", str(builder.write_dir(tmp_path)), "--json")
+    warnings = [f for f in run.json()["findings"] if f["rule"] == "tt02.text.legacy_encoding"]  # type: ignore[index]
+    assert [w["field"] for w in warnings] == ["Subject"]
+    assert warnings[0]["severity"] == "warning"
+
+
+def test_unconvertible_pdf_leaves_the_transfer_failed_and_nothing_stored(
+    cli: CliRunner, archive_home: Path, tmp_path: Path
+) -> None:
+    builder = valid_sip(pages=(1,))
+    encrypted = (CORPUS / "wild/pikepdf__graph-encrypted.pdf").read_bytes()
+    builder.documents[0].files = [DataFile("graph.pdf", encrypted)]
+    run = cli("ingest", str(builder.write_dir(tmp_path)), "--json")
+    assert run.code == 10, run.stdout
+    data = run.json()
+    assert data["status"] == "failed"  # type: ignore[index]
+    assert _rules(data) == {"pres.pdfa.failed"}
+    assert any("mã hóa" in f["message_vi"] for f in data["findings"])  # type: ignore[index]
+    assert not [p for p in (archive_home / "store").rglob("*") if p.is_file()]
