@@ -15,6 +15,7 @@ order type, max_length, pattern, code_list (a value of the wrong type has no mea
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,9 +67,23 @@ def parse_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
+_OLD_TONE_PLACEMENT = re.compile(r"([oOuU])([\u0300\u0301\u0303\u0309\u0323])([aAeEyY])(?!\w)")
+
+
+def tone_canonical(text: str) -> str:
+    """Both tone placements of Vietnamese spelling as one: "hóa" and "hoá", "thủy" and "thuỷ".
+
+    In open syllables ending in oa, oe, uy the old style marks the first vowel, the new style
+    the second; archivists write both, so value domains accept both.
+    """
+    decomposed = unicodedata.normalize("NFD", text)
+    return nfc(_OLD_TONE_PLACEMENT.sub(r"\1\3\2", decomposed))
+
+
 def fold(text: str) -> str:
-    """The comparison form of a word from a value domain: NFC, single spaces, case-folded."""
-    return " ".join(nfc(text).split()).casefold()
+    """The comparison form of a word from a value domain: NFC, tone placement, single spaces,
+    case-folded."""
+    return " ".join(tone_canonical(text).split()).casefold()
 
 
 def in_domain(value: str, domain: Iterable[str]) -> bool:

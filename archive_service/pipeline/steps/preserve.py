@@ -27,10 +27,11 @@ from archive_service.tools.ghostscript import find_ghostscript
 from archive_service.tools.identify import identify
 from archive_service.tools.pdf_info import has_signatures
 from ingest_rules.catalogue import finding
+from ingest_rules.field_rules import in_domain
 from ingest_rules.findings import Finding
 from storage.fixity import sha256_stream
 
-SCANNED_LEVELS = ("số hóa", "hỗn hợp")  # digitised, mixed: image-only pages get OCR (rules.md)
+SCANNED_LEVELS = ("Số hóa", "Hỗn hợp")  # digitised, mixed: image-only pages get OCR (rules.md)
 DATA_PREFIX = "representations/rep1/data/"
 
 
@@ -54,7 +55,7 @@ class PreserveStep:
         failures: list[Finding] = []
         events: list[EventRecord] = []
         for item in ctx.output(ValidateOutput).items:
-            digitised = item.values.get("ConfidenceLevel", "").casefold() in SCANNED_LEVELS
+            digitised = in_domain(item.values.get("ConfidenceLevel", ""), SCANNED_LEVELS)
             for file in item.files:
                 if formats[file.path].mimetype != "application/pdf":
                     continue

@@ -123,3 +123,11 @@ def test_mislabelled_encoding_is_refused_clearly(tmp_path: Path) -> None:
     report = validate_package(root, Settings(home=tmp_path / "home"))
     assert not report.valid
     assert any("XML" in f.message_vi for f in report.findings if f.path.endswith("EAD.xml"))
+
+
+@pytest.mark.parametrize("spelling", ["Số hoá", "số hóa", "SỐ HOÁ"])
+def test_both_tone_placements_and_any_case_are_accepted(tmp_path: Path, spelling: str) -> None:
+    builder = valid_sip()
+    builder.documents[0].values["ConfidenceLevel"] = spelling
+    report = validate_package(builder.write_dir(tmp_path), Settings(home=tmp_path / "home"))
+    assert report.valid, [f.to_dict() for f in report.findings]
