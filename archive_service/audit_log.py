@@ -109,7 +109,7 @@ def append(
         "details": stored_details,
         "prev_hash": prev_hash,
     }
-    entry = AuditEntry(**fields, entry_hash=_entry_hash(fields))
+    entry = AuditEntry(**fields, entry_hash=entry_hash(fields))
     session.add(entry)
     session.flush()
     return entry
@@ -174,7 +174,7 @@ def _problem(row: Row[Any], walk: _Walk) -> tuple[int, str, str] | None:
     if row.seq > walk.expected_seq:
         return _missing(walk.expected_seq, row.seq)
     try:
-        recomputed = _entry_hash(row._asdict())
+        recomputed = entry_hash(row._asdict())
     except ValueError:  # details no longer plain JSON
         recomputed = None
     if recomputed != row.entry_hash:
@@ -234,9 +234,12 @@ def _lock_for_append(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_APPEND_LOCK})
 
 
-def _entry_hash(fields: Mapping[str, Any]) -> str:
+def entry_hash(fields: Mapping[str, Any]) -> str:
+    """The SHA-256 of an entry's canonical JSON; `at` may be a datetime or its ISO 8601 text."""
     content = {name: fields[name] for name in _HASHED_FIELDS}
     at = content["at"]
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
     # SQLite hands back naive datetimes; every `at` is written in UTC.
     at_utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     content["at"] = at_utc.isoformat(timespec="microseconds")

@@ -356,8 +356,11 @@ def search(
 def audit(sample: int | None, repair: bool, as_json: bool) -> None:
     """Kiểm tra toàn vẹn mọi đối tượng ở mọi bản / Fixity audit of every object in every copy."""
     from archive_service.fixity_audit import run_audit
+    from archive_service.log_checkpoints import make_checkpoint
 
-    report = run_audit(_services(), users.OPERATOR, sample=sample, repair=repair)
+    services = _services()
+    report = run_audit(services, users.OPERATOR, sample=sample, repair=repair)
+    make_checkpoint(services)
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -407,6 +410,71 @@ def log_verify(as_json: bool) -> None:
     with services.sessions() as session:
         audit_log.append(session, users.OPERATOR, audit_log.AuditAction.LOG_VERIFY, "", {"checked": result.checked})
         session.commit()
+
+
+@log.command("checkpoint")
+@json_option
+@handles_errors
+def log_checkpoint(as_json: bool) -> None:
+    """Ký xác nhận đầu nhật ký hiện tại / Sign the log's current head (stored in every copy)."""
+    from archive_service.log_checkpoints import make_checkpoint
+
+    checkpoint = make_checkpoint(_services())
+    if as_json:
+        _print_json(checkpoint)
+    elif checkpoint is None:
+        click.echo("Nhật ký trống / the log is empty")
+    else:
+        click.echo(f"seq {checkpoint['seq']} {checkpoint['entry_hash']} key {checkpoint['key_id']}")
+
+
+@log.command("export")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True)
+@handles_errors
+def log_export(output: Path) -> None:
+    """Gói cho kiểm toán viên: nhật ký, điểm kiểm tra, khóa công khai / An auditor's bundle."""
+    from archive_service.log_checkpoints import export_entries, stored_checkpoints
+    from archive_service.signing import public_pem
+
+    services = _services()
+    output.mkdir(parents=True, exist_ok=True)
+    with services.sessions() as session, (output / "log.jsonl").open("w", encoding="utf-8") as handle:
+        for entry in export_entries(session):
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    (output / "checkpoints.json").write_text(json.dumps(stored_checkpoints(services), indent=2), encoding="utf-8")
+    keys = {key_id: public_pem(key).decode() for key_id, key in services.keyring.public_keys().items()}
+    (output / "public-keys.json").write_text(json.dumps(keys, indent=2), encoding="utf-8")
+    click.echo(str(output))
+
+
+@log.command("verify-offline")
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@json_option
+@handles_errors
+def log_verify_offline(bundle: Path, as_json: bool) -> None:
+    """Kiểm tra gói nhật ký không cần kho / Verify an exported log bundle without the archive."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from archive_service.log_checkpoints import verify_offline
+
+    keys: dict[str, Ed25519PublicKey] = {}
+    for key_id, pem in json.loads((bundle / "public-keys.json").read_text(encoding="utf-8")).items():
+        key = serialization.load_pem_public_key(pem.encode())
+        if isinstance(key, Ed25519PublicKey):
+            keys[key_id] = key
+    with (bundle / "log.jsonl").open(encoding="utf-8") as handle:
+        entries = (json.loads(line) for line in handle if line.strip())
+        checkpoints = json.loads((bundle / "checkpoints.json").read_text(encoding="utf-8"))
+        verdict = verify_offline(entries, checkpoints, keys)
+    if as_json:
+        _print_json(verdict.to_dict())
+    elif verdict.ok:
+        click.echo(f"Hợp lệ: {verdict.entries} mục, {verdict.checkpoints} điểm kiểm tra / valid: "
+                   f"{verdict.entries} entries, {verdict.checkpoints} checkpoints")
+    else:
+        click.echo(f"{verdict.problem_vi}\n{verdict.problem_en}")
+    sys.exit(ExitCode.OK if verdict.ok else ExitCode.INTEGRITY)
 
 
 @main.group()

@@ -145,7 +145,7 @@ class KeyRing:
             key = self._load_private(path.name.removesuffix(_PRIVATE_SUFFIX))
             keys[key.key_id] = {
                 "private_key": _private_pem(key.private_key).decode("ascii"),
-                "public_key": _public_pem(key.public_key).decode("ascii"),
+                "public_key": public_pem(key.public_key).decode("ascii"),
             }
         backup = {
             "format": BACKUP_FORMAT,
@@ -226,7 +226,7 @@ class KeyRing:
         )
         _write_atomic(
             self.directory / f"{key_id}{_PUBLIC_SUFFIX}",
-            _public_pem(private_key.public_key()),
+            public_pem(private_key.public_key()),
             mode=0o644,
             overwrite=False,
         )
@@ -291,7 +291,8 @@ def _private_pem(private_key: Ed25519PrivateKey) -> bytes:
     )
 
 
-def _public_pem(public_key: Ed25519PublicKey) -> bytes:
+def public_pem(public_key: Ed25519PublicKey) -> bytes:
+    """The public key as PEM (SubjectPublicKeyInfo), as auditors receive it."""
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
