@@ -611,6 +611,34 @@ def users_grant(name: str, fonds: str, regime: str) -> None:
     click.echo(f"{name}: {fonds} / {regime}")
 
 
+@main.command("export-metadata")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@handles_errors
+def export_metadata(output: Path) -> None:
+    """Sao lưu toàn bộ danh mục ra XML / Back up the whole catalog as XML (02/2019 Art. 10)."""
+    from archive_service.metadata_backup import export_catalog
+
+    services = _services()
+    with services.sessions() as session:
+        counts = export_catalog(session, output)
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.EXPORT_METADATA, str(output), counts)
+        session.commit()
+    click.echo(f"{output}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+
+
+@main.command("import-metadata")
+@click.argument("backup", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@handles_errors
+def import_metadata(backup: Path) -> None:
+    """Khôi phục danh mục từ bản sao lưu XML vào kho trống / Restore the catalog into an empty archive."""
+    from archive_service.metadata_backup import import_catalog
+
+    services = _services()
+    with services.sessions() as session:
+        counts = import_catalog(session, backup, max_bytes=services.settings.limits.max_total_bytes)
+    click.echo(", ".join(f"{name} {n}" for name, n in counts.items()))
+
+
 @main.command()
 @handles_errors
 def reindex() -> None:
