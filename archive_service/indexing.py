@@ -87,17 +87,27 @@ def drain_outbox(services: Services) -> int:
             return 0
         dossiers = _load_dossiers(session, sorted({r.dossier_id for r in rows}))
         records = [r for d in dossiers if d.is_current for r in records_for(d)]
-        stale = [d for d in dossiers if not d.is_current]
         try:
-            for dossier in stale:
-                for record in records_for(dossier):
-                    services.index.delete(record.kind, record.code)
+            for kind, code in _superseded(session, dossiers, records):
+                services.index.delete(kind, code)
             services.index.index(records)
         except SearchUnavailable:
             return 0
         session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([r.id for r in rows])))
         session.commit()
         return len(records)
+
+
+def _superseded(session: Session, dossiers: list[Dossier], current: list[IndexedRecord]) -> set[tuple[RecordKind, str]]:
+    """Records of earlier versions of these dossiers that the current versions no longer hold."""
+    codes = {d.code for d in dossiers}
+    earlier = session.scalars(
+        select(Dossier)
+        .where(Dossier.code.in_(codes), Dossier.is_current.is_(False))
+        .options(selectinload(Dossier.fonds), selectinload(Dossier.documents).selectinload(Document.files))
+    )
+    keep = {(r.kind, r.code) for r in current}
+    return {(r.kind, r.code) for d in earlier for r in records_for(d)} - keep
 
 
 def all_current_records(session: Session) -> list[IndexedRecord]:

@@ -26,7 +26,8 @@ def test_new_package_for_a_held_dossier_is_refused(cli: CliRunner, tmp_path: Pat
 
 def test_replacement_makes_a_new_current_version(cli: CliRunner, archive_home: Path, tmp_path: Path) -> None:
     assert cli("ingest", str(valid_sip().write_dir(tmp_path / "a")), "--json").code == 0
-    replacement = valid_sip()
+    assert "000.00.00.G09.2019.0017" in {h["code"] for h in cli("search", "dot 3", "--json").json()["hits"]}  # type: ignore[index]
+    replacement = valid_sip(pages=(1, 2))  # the third document is withdrawn
     replacement.record_status = "REPLACEMENT"
     replacement.dossier["Title"] = "Hồ sơ về việc tuyển dụng công chức năm 2019 (bổ sung chỉnh lý)"
     run = cli("ingest", str(replacement.write_dir(tmp_path / "b")), "--json")
@@ -34,11 +35,14 @@ def test_replacement_makes_a_new_current_version(cli: CliRunner, archive_home: P
     shown = cli("show", replacement.dossier["FileCode"], "--json").json()
     assert shown["aip_version"] == 2  # type: ignore[index]
     assert shown["title"].endswith("(bổ sung chỉnh lý)")  # type: ignore[index]
+    withdrawn = cli("search", "dot 3", "--json").json()
+    assert "000.00.00.G09.2019.0017" not in {h["code"] for h in withdrawn["hits"]}  # type: ignore[index]
     hits = cli("search", "chinh ly", "--json").json()
     assert [h["code"] for h in hits["hits"] if h["kind"] == "dossier"] == [replacement.dossier["FileCode"]]  # type: ignore[index]
     with sqlite3.connect(archive_home / "catalog.sqlite3") as db:
         assert db.execute("select aip_version, is_current from dossier order by aip_version").fetchall() == [
-            (1, 0), (2, 1)
+            (1, 0),
+            (2, 1),
         ]
 
 
