@@ -154,23 +154,28 @@ class _SipReader:
                 "There is no document metadata file EAD_doc_*.xml",
             )
 
+    def _parse(self, path: str, malformed_rule: str) -> etree._Element | None:
+        """Parse a package XML file safely; on refusal add the finding and return None."""
+        try:
+            return parse_xml_file(self.staged.root / path, self.max_xml_bytes)
+        except UnsafeXmlError as exc:
+            self._add("pkg.xml.unsafe", path, f"'{path}': {exc.reason_vi}", f"'{path}': {exc.reason_en}")
+        except MalformedXmlError as exc:
+            self._add(
+                malformed_rule,
+                path,
+                f"'{path}' không đúng cú pháp XML: {exc}",
+                f"'{path}' is not well-formed XML: {exc}",
+            )
+        return None
+
     # -- METS ---------------------------------------------------------------------------
 
     def _load_mets(self, path: str) -> Mets | None:
         if path not in self.staged.files:
             return None
-        try:
-            root = parse_xml_file(self.staged.root / path, self.max_xml_bytes)
-        except UnsafeXmlError as exc:
-            self._add("pkg.xml.unsafe", path, f"'{path}': {exc.reason_vi}", f"'{path}': {exc.reason_en}")
-            return None
-        except MalformedXmlError as exc:
-            self._add(
-                "pkg.mets.schema",
-                path,
-                f"'{path}' không đúng cú pháp XML: {exc}",
-                f"'{path}' is not well-formed XML: {exc}",
-            )
+        root = self._parse(path, malformed_rule="pkg.mets.schema")
+        if root is None:
             return None
         errors = schema_errors("mets.xsd", root)
         if errors:
@@ -305,18 +310,8 @@ class _SipReader:
 
     def _read_record(self, path: str) -> tuple[str, RecordValues] | None:
         """The record's root element name and values, or None after a finding saying why not."""
-        try:
-            root = parse_xml_file(self.staged.root / path, self.max_xml_bytes)
-        except UnsafeXmlError as exc:
-            self._add("pkg.xml.unsafe", path, f"'{path}': {exc.reason_vi}", f"'{path}': {exc.reason_en}")
-            return None
-        except MalformedXmlError as exc:
-            self._add(
-                "pkg.archive.unreadable",
-                path,
-                f"'{path}' không đúng cú pháp XML: {exc}",
-                f"'{path}' is not well-formed XML: {exc}",
-            )
+        root = self._parse(path, malformed_rule="pkg.archive.unreadable")
+        if root is None:
             return None
         return etree.QName(root).localname, record_values(root)
 

@@ -167,15 +167,14 @@ def _document(ctx: StepContext, dossier: Dossier, item: ItemModel) -> Document:
 def _files(session: Session, ctx: StepContext, aip_id: str, document: Document, item: ItemModel) -> dict[str, Any]:
     formats = ctx.output(IdentifyOutput).formats
     copies = {c.original_path: c for c in ctx.output(PreserveOutput).copies}
-    listed: list[dict[str, Any]] = []
+    stored: list[StoredFile] = []
     for file in item.files:
         fmt = formats[file.path]
-        name = file.path.rsplit("/", 1)[-1]
-        session.add(
+        stored.append(
             StoredFile(
                 document_id=document.id,
                 role=FileRole.ORIGINAL,
-                name=name,
+                name=file.path.rsplit("/", 1)[-1],
                 object_key=object_key(aip_id, aip_path_of(file.path)),
                 sha256=file.sha256,
                 size=file.size,
@@ -184,24 +183,13 @@ def _files(session: Session, ctx: StepContext, aip_id: str, document: Document, 
                 puid=fmt.puid,
             )
         )
-        listed.append(
-            {
-                "role": "original",
-                "name": name,
-                "sha256": file.sha256,
-                "size": file.size,
-                "format": fmt.mimetype,
-                "puid": fmt.puid,
-            }
-        )
         copy = copies.get(file.path)
         if copy is not None:
-            copy_name = copy.copy_path.rsplit("/", 1)[-1]
-            session.add(
+            stored.append(
                 StoredFile(
                     document_id=document.id,
                     role=FileRole.PRESERVATION,
-                    name=copy_name,
+                    name=copy.copy_path.rsplit("/", 1)[-1],
                     object_key=object_key(aip_id, copy_aip_path(copy.copy_path)),
                     sha256=copy.sha256,
                     size=copy.size,
@@ -211,16 +199,11 @@ def _files(session: Session, ctx: StepContext, aip_id: str, document: Document, 
                     text_content=copy.text,
                 )
             )
-            listed.append(
-                {
-                    "role": "preservation",
-                    "name": copy_name,
-                    "sha256": copy.sha256,
-                    "size": copy.size,
-                    "format": "application/pdf",
-                    "puid": copy.puid,
-                }
-            )
+    session.add_all(stored)
+    listed = [
+        {"role": f.role, "name": f.name, "sha256": f.sha256, "size": f.size, "format": f.mimetype, "puid": f.puid}
+        for f in stored
+    ]
     return {"code": document.code, "files": listed}
 
 

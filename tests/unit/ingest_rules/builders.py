@@ -12,30 +12,12 @@ from ingest_rules.field_rules import record_values
 from ingest_rules.findings import Finding, ObjectKind, Severity
 from ingest_rules.metadata_rules import MetadataContext, MetadataRecord, check_metadata
 from ingest_rules.profile import Profile, load_profile
+from tests.fixtures.sip_builder import default_dossier
 
 DOSSIER_PATH = "metadata/descriptive/EAD.xml"
 DESCRIPTIVE = "representations/rep1/metadata/descriptive"
 
-BASE_DOSSIER: dict[str, str] = {
-    "FileCode": "000.00.00.G09.000.00.00.G09.2019.01.TCCB",
-    "Identifier": "000.00.00.G09",
-    "OrganId": "000.00.00.G09",
-    "FileCatalog": "2019",
-    "FileNotation": "01.TCCB",
-    "Title": "Hồ sơ về việc tuyển dụng công chức năm 2019",
-    "Maintenance": "Vĩnh viễn",
-    "Rights": "Công khai",
-    "Language": "Tiếng Việt",
-    "StartDate": "02/01/2019",
-    "EndDate": "27/12/2019",
-    "TotalDoc": "3",
-    "Description": "",
-    "InforSign": "",
-    "Keyword": "tuyển dụng, công chức",
-    "SheetNumber": "",
-    "PageNumber": "12",
-    "Format": "Bình thường",
-}
+BASE_DOSSIER: dict[str, str] = {**default_dossier(), "PageNumber": "12"}
 
 _DOCUMENT_COMMON = {
     "FileCode": BASE_DOSSIER["FileCode"],
