@@ -351,9 +351,11 @@ def search(
 @main.command()
 @click.option("--sample", type=int, default=None, help="kiểm tra ngẫu nhiên N đối tượng / check N objects")
 @click.option("--repair", is_flag=True, help="khôi phục từ bản tốt / restore from a good copy")
+@click.option("--report", "report_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="biên bản HTML để in / a printable HTML report")
 @json_option
 @handles_errors
-def audit(sample: int | None, repair: bool, as_json: bool) -> None:
+def audit(sample: int | None, repair: bool, report_file: Path | None, as_json: bool) -> None:
     """Kiểm tra toàn vẹn mọi đối tượng ở mọi bản / Fixity audit of every object in every copy."""
     from archive_service.fixity_audit import run_audit
     from archive_service.log_checkpoints import make_checkpoint
@@ -361,6 +363,12 @@ def audit(sample: int | None, repair: bool, as_json: bool) -> None:
     services = _services()
     report = run_audit(services, users.OPERATOR, sample=sample, repair=repair)
     make_checkpoint(services)
+    if report_file is not None:
+        from datetime import UTC, datetime
+
+        from archive_service.fixity_audit import report_html
+
+        report_file.write_text(report_html(report, datetime.now(UTC)), encoding="utf-8")
     if as_json:
         _print_json(report.to_dict())
     else:

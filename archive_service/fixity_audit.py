@@ -7,6 +7,7 @@ puts back verified bytes from a good copy (the only rewrite allowed) and records
 
 from __future__ import annotations
 
+import html
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -129,3 +130,41 @@ def _event(key: str, copy: str, source: str) -> Event:
         f"from copy '{source}' after a fixity check",
         at=datetime.now(UTC),
     )
+
+
+def report_html(report: AuditReport, at: datetime) -> str:
+    """A printable report for auditors, Vietnamese first: the list of faulty files with their
+    location that the Circular 02/2019 checking procedure asks for."""
+
+    def rows(items: list[dict[str, str]], *columns: str) -> str:
+        if not items:
+            return '<tr><td colspan="9">Không có / none</td></tr>'
+        return "".join(
+            "<tr>" + "".join(f"<td>{html.escape(item.get(c, ''))}</td>" for c in columns) + "</tr>" for item in items
+        )
+
+    verdict = (
+        "ĐẠT — không còn tệp hỏng hoặc thiếu / PASSED"
+        if report.clean
+        else "KHÔNG ĐẠT — còn tệp hỏng hoặc thiếu / FAILED"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>Biên bản kiểm tra toàn vẹn / Fixity audit report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #999;padding:4px;font-size:12px;text-align:left}}</style></head><body>
+<h1>Biên bản kiểm tra toàn vẹn tài liệu lưu trữ điện tử</h1>
+<p><em>Fixity audit report</em> — {html.escape(at.isoformat(timespec="seconds"))}</p>
+<p>Kết luận / verdict: <strong>{verdict}</strong></p>
+<p>Số cặp (đối tượng, bản) đã kiểm tra / (object, copy) pairs checked: {report.checked};
+tốt / ok: {report.ok}; hỏng / corrupted: {len(report.corrupted)}; thiếu / missing: {len(report.missing)};
+đã khôi phục / repaired: {len(report.repaired)}</p>
+<h2>Tệp bị hỏng / Corrupted files</h2>
+<table><tr><th>Khóa / key</th><th>Bản / copy</th><th>SHA-256 đúng / expected</th><th>SHA-256 tìm thấy / found</th></tr>
+{rows(report.corrupted, "key", "copy", "expected", "found")}</table>
+<h2>Tệp bị thiếu / Missing files</h2>
+<table><tr><th>Khóa / key</th><th>Bản / copy</th></tr>{rows(report.missing, "key", "copy")}</table>
+<h2>Đã khôi phục / Repaired</h2>
+<table><tr><th>Khóa / key</th><th>Bản / copy</th><th>Từ bản / from</th></tr>
+{rows(report.repaired, "key", "copy", "from")}</table>
+</body></html>
+"""

@@ -27,7 +27,7 @@ def _sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def corpus_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[SipBuilder, Path]:
-    builder = sip_from_pdfs(BORN_DIGITAL)
+    builder = sip_from_pdfs(BORN_DIGITAL, organ_name="Ủy ban nhân dân tỉnh Quảng Ngãi")
     return builder, builder.write_zip(tmp_path_factory.mktemp("pkg"))
 
 
@@ -156,6 +156,10 @@ def test_audit_finds_and_repairs_corruption_and_loss(
     report = found.json()
     assert [c["copy"] for c in report["corrupted"]] == [copy]  # type: ignore[index]
     assert [m["copy"] for m in report["missing"]] == [copy]  # type: ignore[index]
+    printable = tmp_path / "audit.html"
+    assert cli("audit", "--report", str(printable)).code == 7
+    page = printable.read_text(encoding="utf-8")
+    assert "KHÔNG ĐẠT" in page and report["corrupted"][0]["key"] in page and report["missing"][0]["key"] in page  # type: ignore[index]
     fixed = cli("audit", "--repair", "--json")
     assert fixed.code == 0, fixed.stdout
     assert len(fixed.json()["repaired"]) == 2  # type: ignore[index]
