@@ -353,19 +353,22 @@ def search(
 @click.option("--repair", is_flag=True, help="khôi phục từ bản tốt / restore from a good copy")
 @click.option("--report", "report_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="biên bản HTML để in / a printable HTML report")
+@click.option("--scheduled", is_flag=True,
+              help="phần hôm nay của chu kỳ ARCHIVE_AUDIT_CYCLE_DAYS / today's share of the cycle (run daily)")
 @json_option
 @handles_errors
-def audit(sample: int | None, repair: bool, report_file: Path | None, as_json: bool) -> None:
+def audit(sample: int | None, repair: bool, report_file: Path | None, scheduled: bool, as_json: bool) -> None:
     """Kiểm tra toàn vẹn mọi đối tượng ở mọi bản / Fixity audit of every object in every copy."""
     from archive_service.fixity_audit import run_audit
     from archive_service.log_checkpoints import make_checkpoint
 
     services = _services()
-    report = run_audit(services, users.OPERATOR, sample=sample, repair=repair)
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date() if scheduled else None
+    report = run_audit(services, users.OPERATOR, sample=sample, repair=repair, scheduled_day=today)
     make_checkpoint(services)
     if report_file is not None:
-        from datetime import UTC, datetime
-
         from archive_service.fixity_audit import report_html
 
         report_file.write_text(report_html(report, datetime.now(UTC)), encoding="utf-8")

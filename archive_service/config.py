@@ -31,6 +31,18 @@ class ToolSettings(BaseModel):
     ghostscript: Path | None = None
 
 
+class SignatureSettings(BaseModel):
+    """How embedded PDF signatures are judged (rules.md file.signature.*; reference/tech.md §6).
+
+    `trusted_roots_dir` holds the CA certificates (PEM or DER, e.g. the Government CA roots of
+    Ban Cơ yếu Chính phủ, obtained out of band); None means trust is not evaluated and the
+    per-file result says so. Validation is offline: no CRL/OCSP fetching.
+    """
+
+    trusted_roots_dir: Path | None = None
+    allow_sha1: bool = True
+
+
 class Settings(BaseSettings):
     """Everything configurable about one archive instance."""
 
@@ -44,8 +56,10 @@ class Settings(BaseSettings):
     default_profile: str = "tt02-2019"
     keep_work_dirs: bool = False
     public_regimes: list[str] = ["Công khai"]
+    audit_cycle_days: int = Field(default=30, gt=0)  # `archive audit --scheduled`, run daily
     limits: PackageLimits = PackageLimits()
     tools: ToolSettings = ToolSettings()
+    signatures: SignatureSettings = SignatureSettings()
 
     @property
     def resolved_home(self) -> Path:
