@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev
+bash scripts/services/install-all.sh
 start=$SECONDS
 echo "[test] ruff";          .venv/bin/ruff check .
 echo "[test] mypy";          .venv/bin/mypy

@@ -39,7 +39,7 @@ def test_localhost_is_the_local_host() -> None:
         ("file:relative/store", "absolute path"),
         ("file:///srv/store?x=1", "query"),
         ("/srv/store", "scheme"),
-        ("s3://AKIA:s3cr3t@minio:9000/archive", "not implemented"),
+        ("s3://AKIA:s3cr3t@minio:9000/archive?lock=maybe", "lock must be"),
         ("http://example.org/store", "unsupported"),
     ],
 )
