@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from archive_service.catalog.models import AuditEntry
@@ -38,6 +39,10 @@ GENESIS_HASH = "0" * 64
 _POSTGRES_APPEND_LOCK = 0x61726368_6C6F6731
 _VERIFY_BATCH = 1000
 _HASHED_FIELDS = ("seq", "at", "actor", "action", "target", "details", "prev_hash")
+# How a stored value that no longer loads shows: SQLite's text fails to parse in SQLAlchemy
+# (ValueError), PostgreSQL's `infinity` or BC timestamps fail in the driver (DataError), and a
+# date at the edge of the calendar cannot be moved to UTC (OverflowError).
+_UNLOADABLE = (ValueError, OverflowError, DataError)
 
 
 class AuditAction(StrEnum):
@@ -126,11 +131,11 @@ def verify(session: Session) -> VerifyResult:
     walk = _Walk()
     try:
         return _walk_on(session, walk, _VERIFY_BATCH)
-    except ValueError:
+    except _UNLOADABLE:
         pass
     try:
         return _walk_on(session, walk, 1)
-    except ValueError:
+    except _UNLOADABLE:
         return _unreadable(session, walk)
 
 
@@ -175,7 +180,7 @@ def _problem(row: Row[Any], walk: _Walk) -> tuple[int, str, str] | None:
         return _missing(walk.expected_seq, row.seq)
     try:
         recomputed = entry_hash(row._asdict())
-    except ValueError:  # details no longer plain JSON
+    except (ValueError, OverflowError):  # details no longer plain JSON, `at` beyond UTC's range
         recomputed = None
     if recomputed != row.entry_hash:
         return _changed(row.seq)

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Table, func, insert, select
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Table, func, insert, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from archive_service import __version__
 from archive_service.catalog.models import Base
@@ -43,6 +44,8 @@ def _text(value: Any, column_type: Any) -> str:
 
 
 def _value(text: str, column_type: Any) -> Any:
+    if isinstance(column_type, TypeDecorator):  # models.UTCDateTime: parse what it stores
+        column_type = column_type.impl
     if isinstance(column_type, JSON):
         return json.loads(text)
     if isinstance(column_type, DateTime):
@@ -109,5 +112,20 @@ def import_catalog(session: Session, source: Path, max_bytes: int) -> dict[str, 
         if rows:
             session.execute(insert(table), rows)
         counts[table.name] = len(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        _advance_sequences(session)
     session.commit()
     return counts
+
+
+def _advance_sequences(session: Session) -> None:
+    """Rows were inserted with their ids: move each id sequence past the largest one."""
+    for table in _tables():
+        for column in table.primary_key.columns:
+            if column.autoincrement is True or (column.autoincrement == "auto" and isinstance(column.type, Integer)):
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "  # noqa: S608
+                        f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )

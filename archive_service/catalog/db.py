@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -12,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from archive_service.catalog.models import UTCDateTime
 from archive_service.errors import BackendUnavailableError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -27,7 +30,12 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _: ConnectionPoolEntry) -> None
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL sessions run in UTC whatever the server's or database's `timezone` setting, so
+    anything the server renders itself (`now()`, text casts) is UTC too; the ORM reads back aware
+    UTC datetimes on both backends (`models.UTCDateTime`).
+    """
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -35,6 +43,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -57,6 +67,14 @@ def migrate(engine: Engine) -> None:
             f"Không kết nối được cơ sở dữ liệu danh mục: {exc.orig}",
             f"Cannot reach the catalog database: {exc.orig}",
         ) from exc
+
+
+def render_item(kind: str, obj: object, _: AutogenContext) -> str | Literal[False]:
+    """How autogenerate writes a type in a new migration: `UTCDateTime` as its database type, so
+    migrations never import the models (which change after them)."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -71,7 +71,7 @@ def claim(session: Session, transfer_id: str) -> str:
         )
     result = session.execute(
         update(Transfer)
-        .where(Transfer.id == transfer_id, Transfer.lease_owner.is_(holder))
+        .where(Transfer.id == transfer_id, Transfer.lease_owner.is_not_distinct_from(holder))
         .values(lease_owner=me, lease_expires_at=_expiry())
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
