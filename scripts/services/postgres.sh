@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL cluster for the catalog tests, from Debian's `postgresql` package.
 #
+#   scripts/services/postgres.sh install              apt-get install postgresql if missing
 #   scripts/services/postgres.sh start [DIR] [PORT]   install if missing, initdb once, start, wait
 #   scripts/services/postgres.sh stop  [DIR]          stop the cluster (keeps its files)
 #   scripts/services/postgres.sh status [DIR]         exit 0 if running
@@ -143,9 +144,10 @@ stop() {
 }
 
 case "$action" in
+  install) install_postgres ;;
   start) start ;;
   stop) stop ;;
   status) BIN=$(pg_bin) || exit 3; running ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|status|url [DIR] [PORT]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|url [DIR] [PORT]" >&2; exit 2 ;;
 esac
