@@ -10,6 +10,7 @@ run minio bash scripts/services/minio.sh install
 run verapdf bash scripts/services/verapdf.sh
 run commons-ip2 bash scripts/services/commons-ip2.sh
 run postgres bash scripts/services/postgres.sh install
+run opensearch bash scripts/services/opensearch.sh install
 failed=0
 for name in "${!jobs[@]}"; do
   if wait "${jobs[$name]}"; then

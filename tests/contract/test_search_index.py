@@ -7,15 +7,20 @@ one test each. Expected totals and facets are computed from the corpus with
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import unicodedata
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from search.errors import SearchUnavailable
 from search.factory import open_index
 from search.protocol import (
     FACET_FIELDS,
@@ -27,13 +32,91 @@ from search.protocol import (
     SearchResult,
 )
 
+REPO = Path(__file__).resolve().parents[2]
+OPENSEARCH_SCRIPT = REPO / "scripts" / "services" / "opensearch.sh"
+OPENSEARCH_PORT = os.environ.get("ARCHIVE_OPENSEARCH_PORT", "9201")
+OPENSEARCH_URL = f"http://127.0.0.1:{OPENSEARCH_PORT}"
 
-def open_embedded(tmp_path: Path) -> SearchIndex:
+
+def opensearch_answers(url: str) -> bool:
+    from opensearchpy import OpenSearch
+
+    probe = OpenSearch(hosts=[url], timeout=5, max_retries=0)
+    try:
+        status = probe.cluster.health()["status"]
+    except Exception:  # noqa: BLE001 - any failure means "not there"
+        return False
+    finally:
+        probe.close()
+    return status in ("green", "yellow")
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip, or fail under CI=true, where OpenSearch cannot be used."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> Iterator[str]:
+    """An OpenSearch node for the session: one already on the port, else one the script starts.
+
+    A node this session started is stopped at its end. Without one the tests skip, or fail
+    under CI=true.
+    """
+    started = False
+    try:
+        import opensearchpy  # noqa: F401
+    except ImportError:
+        unavailable("opensearch-py is not installed (needed with scripts/services/opensearch.sh)")
+    if not opensearch_answers(OPENSEARCH_URL):
+        done = subprocess.run(
+            ["bash", str(OPENSEARCH_SCRIPT), "start", "", OPENSEARCH_PORT],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        started = done.returncode == 0
+        if not started or not opensearch_answers(OPENSEARCH_URL):
+            message = (
+                f"OpenSearch is not running on {OPENSEARCH_URL} and `scripts/services/opensearch.sh start` "
+                f"failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            )
+            unavailable(message)
+    yield OPENSEARCH_URL
+    if started:
+        subprocess.run(["bash", str(OPENSEARCH_SCRIPT), "stop"], capture_output=True, timeout=120, check=False)
+
+
+def open_embedded(request: pytest.FixtureRequest, tmp_path: Path) -> SearchIndex:
     return open_index("embedded", tmp_path)
 
 
-# Adding a backend (OpenSearch) is one entry here, skipped where its server is not running.
-SEARCH_BACKENDS = [pytest.param(open_embedded, id="embedded")]
+def open_opensearch(request: pytest.FixtureRequest, tmp_path: Path) -> SearchIndex:
+    """A fresh alias per test; its indices are deleted afterwards."""
+    from opensearchpy import OpenSearch
+
+    from search.opensearch import OpenSearchIndex
+
+    url: str = request.getfixturevalue("opensearch_url")
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+
+    def drop() -> None:
+        admin = OpenSearch(hosts=[url])
+        admin.indices.delete(index=f"{prefix}-*", ignore_unavailable=True)
+        admin.close()
+
+    request.addfinalizer(drop)
+    return OpenSearchIndex(url, prefix)
+
+
+# Adding a backend is one entry here; OpenSearch skips (fails under CI=true) without a node.
+SEARCH_BACKENDS = [
+    pytest.param(open_embedded, id="embedded"),
+    pytest.param(open_opensearch, id="opensearch"),
+]
 
 FONDS_A = "H49.01"
 FONDS_B = "G09.02"
@@ -188,7 +271,7 @@ ACCESS_FILTERS = [
 
 @pytest.fixture(params=SEARCH_BACKENDS)
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    opened: SearchIndex = request.param(tmp_path)
+    opened: SearchIndex = request.param(request, tmp_path)
     yield opened
     opened.close()
 
@@ -498,3 +581,22 @@ def test_concurrent_queries_and_writes(loaded: SearchIndex) -> None:
         thread.join()
     assert errors == []
     assert len(codes(search(loaded, "sạt lở"))) == 26
+
+
+# --- Backend errors ---------------------------------------------------------------------------------
+
+
+def test_an_unreachable_opensearch_raises_search_unavailable() -> None:
+    """Connection errors of opensearch-py/urllib3 never pass the border (no server needed)."""
+    pytest.importorskip("opensearchpy")
+    from search.opensearch import OpenSearchIndex
+
+    unreachable = OpenSearchIndex("http://127.0.0.1:9", "nowhere", timeout=2.0)  # discard port: refused
+    with pytest.raises(SearchUnavailable) as raised:
+        unreachable.health()
+    assert raised.value.__cause__ is not None
+    with pytest.raises(SearchUnavailable):
+        search(unreachable, "quyết định")
+    with pytest.raises(SearchUnavailable):
+        unreachable.index([BY_CODE["DOC-OCR"]])
+    unreachable.close()

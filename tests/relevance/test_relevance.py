@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from search.protocol import AccessFilter, SearchIndex, SearchQuery
-from tests.contract.test_search_index import SEARCH_BACKENDS
+from tests.contract.test_search_index import SEARCH_BACKENDS, opensearch_url  # noqa: F401 -- fixture
 from tests.relevance.collection import RESTRICTED, collection, corpus_available
 
 # query -> the records that are relevant (the first one listed is the best answer)
@@ -88,30 +88,33 @@ def _scores(index: SearchIndex) -> tuple[float, float, list[str]]:
     return sum(precisions) / len(precisions), sum(reciprocal_ranks) / len(reciprocal_ranks), misses
 
 
+Opener = Callable[[pytest.FixtureRequest, Path], SearchIndex]
+
+
 @pytest.mark.parametrize("open_backend", SEARCH_BACKENDS)
 def test_judged_queries_find_the_right_records_first(
-    open_backend: Callable[[Path], SearchIndex], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    open_backend: Opener, request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if not corpus_available():
         pytest.fail("the shared corpus (../shared/corpus) is needed for the relevance suite")
     assert len(JUDGED) >= 40
-    index = open_backend(tmp_path)
+    index = open_backend(request, tmp_path)
     try:
         index.rebuild(collection())
         precision, mrr, misses = _scores(index)
     finally:
         index.close()
     with capsys.disabled():
-        print(f"\n[relevance] {len(JUDGED)} queries: precision@5 = {precision:.3f}, MRR = {mrr:.3f}")
+        print(f"\n[relevance] {request.node.callspec.id}: {len(JUDGED)} queries: precision@5 = {precision:.3f}, MRR = {mrr:.3f}")
     assert precision >= MIN_PRECISION_AT_5, misses
     assert mrr >= MIN_MRR, misses
 
 
 @pytest.mark.parametrize("open_backend", SEARCH_BACKENDS)
 def test_restricted_records_never_surface_for_an_archivist_without_the_grant(
-    open_backend: Callable[[Path], SearchIndex], tmp_path: Path
+    open_backend: Opener, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    index = open_backend(tmp_path)
+    index = open_backend(request, tmp_path)
     try:
         index.rebuild(collection())
         result = index.query(SearchQuery(text="ky thi tuyen cong chuc", access=ARCHIVIST))

@@ -46,8 +46,11 @@ def test_factory(tmp_path: Path) -> None:
     index = open_index("embedded", tmp_path)
     index.close()
     assert (tmp_path / "index" / "search.sqlite3").is_file()
+    remote = open_index("http://127.0.0.1:9200", tmp_path)  # opening does not connect
+    assert type(remote).__name__ == "OpenSearchIndex"
+    remote.close()
     with pytest.raises(ValueError, match="not supported"):
-        open_index("http://127.0.0.1:9200", tmp_path)
+        open_index("solr", tmp_path)
 
 
 def test_the_index_persists_in_wal_mode(index: EmbeddedSearchIndex, path: Path) -> None:
