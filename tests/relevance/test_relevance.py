@@ -106,7 +106,8 @@ def test_judged_queries_find_the_right_records_first(
         index.close()
     with capsys.disabled():
         print(
-            f"\n[relevance] {request.node.callspec.id}: {len(JUDGED)} queries: precision@5 = {precision:.3f}, MRR = {mrr:.3f}"
+            f"\n[relevance] {request.node.callspec.id}: {len(JUDGED)} queries: "
+            f"precision@5 = {precision:.3f}, MRR = {mrr:.3f}"
         )
     assert precision >= MIN_PRECISION_AT_5, misses
     assert mrr >= MIN_MRR, misses
