@@ -622,6 +622,27 @@ def users_grant(name: str, fonds: str, regime: str) -> None:
     click.echo(f"{name}: {fonds} / {regime}")
 
 
+@users_group.command("key")
+@click.option("--organisation", required=True, help="mã định danh cơ quan / organisation identifier")
+@click.option("--role", type=click.Choice(["submitter", "archivist", "auditor", "admin"]), default=None,
+              help="vai trò của tài khoản mới (mặc định submitter) / role of the new account (default submitter)")
+@click.option("--user", "user_name", default=None, help="gắn với người dùng có sẵn / bind to an existing user")
+@handles_errors
+def users_key(organisation: str, role: str | None, user_name: str | None) -> None:
+    """Tạo khóa API (chỉ hiện một lần) / Create an API key, shown once, stored hashed."""
+    from archive_service.api_keys import create_key
+    from archive_service.states import Role
+
+    services = _services()
+    with services.sessions() as session:
+        created = create_key(
+            session, users.OPERATOR, organisation, role=Role(role) if role else None, user_name=user_name
+        )
+    click.echo(f"{created.user} ({created.role}, {created.organisation}) key #{created.key_id}", err=True)
+    click.echo("Khóa chỉ hiện một lần, hãy lưu lại / the key is shown once, keep it safe:", err=True)
+    click.echo(created.secret)
+
+
 @main.command("export-metadata")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @handles_errors

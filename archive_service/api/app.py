@@ -1,14 +1,20 @@
-"""FastAPI application factory: routers, and the one handler that turns errors into responses."""
+"""FastAPI application factory: routers, the background worker, and the error handlers."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from archive_service import __version__
+from archive_service.api import routes_integrity, routes_records, routes_transfers
+from archive_service.api.background import AuditRuns, TransferWorker
+from archive_service.api.errors import RETRY_AFTER_SECONDS, install_error_handlers
 from archive_service.config import Settings
-from archive_service.errors import ArchiveError
 from archive_service.health import backend_health
 from archive_service.wiring import build_services
 
@@ -24,18 +30,34 @@ class Health(BaseModel):
 def create_app(settings: Settings) -> FastAPI:
     """Build the application for one archive instance."""
     services = build_services(settings)
+    transfers = TransferWorker(services)
+    audits = AuditRuns(services)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Verified copies of a download interrupted by a crash are not needed any more.
+        shutil.rmtree(settings.work_root / "downloads", ignore_errors=True)
+        transfers.resume_unfinished()
+        try:
+            yield
+        finally:
+            transfers.shutdown()
+            audits.shutdown()
+            services.close()
+
     app = FastAPI(
         title="Archive service API",
         description="Kho lưu trữ hồ sơ điện tử theo Thông tư 02/2019/TT-BNV / "
-        "Electronic records archive (Circular 02/2019/TT-BNV)",
+        "Electronic records archive (Circular 02/2019/TT-BNV). "
+        "Authenticate with `Authorization: Bearer <API key>` (`archive users key`).",
         version=__version__,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
-
-    @app.exception_handler(ArchiveError)
-    async def archive_error(_: Request, exc: ArchiveError) -> JSONResponse:
-        headers = {"Retry-After": "30"} if exc.http_status == 503 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+    app.state.services = services
+    app.state.transfer_worker = transfers
+    app.state.audit_runs = audits
+    install_error_handlers(app)
 
     @app.get("/api/v1/health", response_model=Health, tags=["operations"],
              responses={503: {"model": Health, "description": "a backend is unavailable"}})
@@ -45,7 +67,9 @@ def create_app(settings: Settings) -> FastAPI:
         healthy = all(v == "ok" for v in backends.values())
         body = Health(status="ok" if healthy else "degraded", version=__version__, backends=backends)
         return JSONResponse(body.model_dump(), status_code=200 if healthy else 503,
-                            headers=None if healthy else {"Retry-After": "30"})
+                            headers=None if healthy else {"Retry-After": RETRY_AFTER_SECONDS})
 
-    app.router.add_event_handler("shutdown", services.close)
+    app.include_router(routes_transfers.router)
+    app.include_router(routes_records.router)
+    app.include_router(routes_integrity.router)
     return app
