@@ -675,12 +675,11 @@ def import_metadata(backup: Path) -> None:
 @handles_errors
 def reindex() -> None:
     """Dựng lại chỉ mục tìm kiếm từ danh mục / Rebuild the search index from the catalog."""
-    from archive_service.indexing import all_current_records
+    from archive_service.indexing import rebuild_index
 
     services = _services()
+    count = rebuild_index(services)
     with services.sessions() as session:
-        records = all_current_records(session)
-        services.index.rebuild(records)
-        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.REINDEX, "", {"records": len(records)})
+        audit_log.append(session, users.OPERATOR, audit_log.AuditAction.REINDEX, "", {"records": count})
         session.commit()
-    click.echo(f"{len(records)} bản ghi đã lập chỉ mục / records indexed")
+    click.echo(f"{count} bản ghi đã lập chỉ mục / records indexed")

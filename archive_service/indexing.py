@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive_service.catalog.models import Document, Dossier, IndexOutbox, StoredFile, Transfer
+from archive_service.errors import BackendUnavailableError
 from archive_service.states import FileRole, TransferStatus
 from archive_service.wiring import Services
 from search.errors import SearchUnavailable
@@ -124,3 +125,23 @@ def all_current_records(session: Session) -> list[IndexedRecord]:
 
 def text_of(files: list[StoredFile]) -> str:
     return "\n".join(f.text_content or "" for f in files if f.role == FileRole.PRESERVATION)
+
+
+def search_unavailable(exc: SearchUnavailable) -> BackendUnavailableError:
+    """The index port's failure as the archive reports it (exit 6, HTTP 503 with Retry-After)."""
+    return BackendUnavailableError(
+        f"Chỉ mục tìm kiếm không truy cập được: {exc}", f"The search index is unavailable: {exc}"
+    )
+
+
+def rebuild_index(services: Services) -> int:
+    """Rebuild the whole index from the catalog into a new index, then swap (`archive reindex`)."""
+    with services.sessions() as session:
+        records = all_current_records(session)
+        try:
+            services.index.rebuild(records)
+        except SearchUnavailable as exc:
+            raise search_unavailable(exc) from exc
+        session.execute(delete(IndexOutbox))
+        session.commit()
+    return len(records)

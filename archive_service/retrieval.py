@@ -6,6 +6,7 @@ existence does not leak.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from archive_service.access import Reader
 from archive_service.catalog import queries
 from archive_service.catalog.models import Document, Dossier, Event, StoredFile
 from archive_service.errors import BadRequestError, ForbiddenError, NotFoundError
+from archive_service.indexing import search_unavailable
 from archive_service.states import FileRole, Role
 from archive_service.wiring import Services
+from search.errors import SearchUnavailable
 from search.protocol import AccessFilter, SearchQuery, SearchResult
 
 
@@ -149,18 +152,10 @@ def search(services: Services, reader: Reader, query: SearchQuery) -> SearchResu
         open_regimes=reader.public_regimes,
         grants=reader.grants if reader.role is Role.ARCHIVIST else frozenset(),
     )
-    result = services.index.query(
-        SearchQuery(
-            text=query.text,
-            fonds=query.fonds,
-            year=query.year,
-            doc_type=query.doc_type,
-            access_regime=query.access_regime,
-            limit=query.limit,
-            offset=query.offset,
-            access=access,
-        )
-    )
+    try:
+        result = services.index.query(replace(query, access=access))
+    except SearchUnavailable as exc:
+        raise search_unavailable(exc) from exc
     with services.sessions() as session:
         audit_log.append(session, reader.name, audit_log.AuditAction.SEARCH, query.text, {"total": result.total})
         session.commit()
