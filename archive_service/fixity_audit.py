@@ -79,7 +79,7 @@ def run_audit(
 ) -> AuditReport:
     """Audit all objects, a random `sample`, or the slice of `scheduled_day`, in every copy."""
     with services.sessions() as session:
-        objects = list(session.execute(select(StoredObject.key, StoredObject.sha256)).tuples())
+        objects = [(key, digest) for key, digest in session.execute(select(StoredObject.key, StoredObject.sha256))]
     if scheduled_day is not None:
         cycle = services.settings.audit_cycle_days
         objects = [(key, digest) for key, digest in objects if in_daily_slice(key, cycle, scheduled_day)]

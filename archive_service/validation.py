@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from archive_service.config import Settings
+from archive_service.file_checks import check_files
 from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
 from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.tools.pdf_info import pdf_page_count
@@ -117,6 +118,7 @@ def judge_staged(
         report.findings.extend(_dossier_exists(package, code, catalog))
         holds = partial(catalog.holds_document, exclude_dossier=code)
     report.findings.extend(_metadata_findings(package, holds))
+    report.findings.extend(check_files(package, settings))
     return report
 
 

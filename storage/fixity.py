@@ -11,6 +11,9 @@ import hashlib
 import re
 from typing import BinaryIO
 
+from storage.errors import IntegrityMismatch
+from storage.protocol import ObjectInfo
+
 CHUNK_SIZE = 1 << 20
 """Bytes read or written at a time by every backend (1 MiB)."""
 
@@ -57,3 +60,26 @@ def normalise_sha256(value: str) -> str:
     if not _SHA256_HEX.fullmatch(lowered):
         raise ValueError(f"not a SHA-256 hex digest: {value[:80]!r}")
     return lowered
+
+
+def check_stream(key: str, expected: str, found: str) -> None:
+    """Refuse bytes whose SHA-256 is not the one the caller expected (nothing is stored)."""
+    if found != expected:
+        raise IntegrityMismatch(
+            key,
+            "the bytes received do not have the expected SHA-256; nothing was stored",
+            expected=expected,
+            found=found,
+        )
+
+
+def same_or_refuse(existing: ObjectInfo, expected: str) -> ObjectInfo:
+    """A re-put of the same object is a no-op; other bytes under a stored key are refused."""
+    if existing.sha256 != expected:
+        raise IntegrityMismatch(
+            existing.key,
+            "a different object is already stored under this key; stored objects are immutable",
+            expected=expected,
+            found=existing.sha256,
+        )
+    return existing

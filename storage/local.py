@@ -49,7 +49,7 @@ from storage.errors import (
     StorageError,
     StorageUnavailable,
 )
-from storage.fixity import CHUNK_SIZE, HashingReader, normalise_sha256, sha256_stream
+from storage.fixity import CHUNK_SIZE, HashingReader, check_stream, normalise_sha256, same_or_refuse, sha256_stream
 from storage.keys import MAX_KEY_BYTES, validate_key
 from storage.protocol import ObjectInfo
 
@@ -91,15 +91,15 @@ class LocalObjectStore:
         existing = self._existing(key)
         if existing is not None:
             # A resumed step storing again: verify the stream without writing anything.
-            self._same_or_refuse(existing, expected)
-            self._check_stream(key, expected, sha256_stream(stream)[0])
+            same_or_refuse(existing, expected)
+            check_stream(key, expected, sha256_stream(stream)[0])
             return existing
         with self._staged(stream) as (temp, found, size):
-            self._check_stream(key, expected, found)
+            check_stream(key, expected, found)
             with self._commit_lock():
                 existing = self._existing(key)
                 if existing is not None:  # another writer committed it while we streamed
-                    return self._same_or_refuse(existing, expected)
+                    return same_or_refuse(existing, expected)
                 self._install(key, temp, expected, size, repairing=False)
         return ObjectInfo(key, size, expected)
 
@@ -155,7 +155,7 @@ class LocalObjectStore:
         expected = normalise_sha256(expected_sha256)
         self._ensure_root()
         with self._staged(stream) as (temp, found, size):
-            self._check_stream(key, expected, found)
+            check_stream(key, expected, found)
             with self._commit_lock():
                 self._install(key, temp, expected, size, repairing=True)
         return ObjectInfo(key, size, expected)
@@ -197,27 +197,6 @@ class LocalObjectStore:
             raise StorageUnavailable(
                 None, f"store {self.name!r}: root folder {self.root} is not writable"
             )
-
-    @staticmethod
-    def _check_stream(key: str, expected: str, found: str) -> None:
-        if found != expected:
-            raise IntegrityMismatch(
-                key,
-                "the bytes received do not have the expected SHA-256; nothing was stored",
-                expected=expected,
-                found=found,
-            )
-
-    @staticmethod
-    def _same_or_refuse(existing: ObjectInfo, expected: str) -> ObjectInfo:
-        if existing.sha256 != expected:
-            raise IntegrityMismatch(
-                existing.key,
-                "a different object is already stored under this key; stored objects are immutable",
-                expected=expected,
-                found=existing.sha256,
-            )
-        return existing
 
     def _lstat_mode(self, key: str) -> int | None:
         """File type at the key's path (stat.S_IFREG, S_IFDIR, ...), or None if nothing is there."""

@@ -54,7 +54,7 @@ from storage.errors import (
     StorageError,
     StorageUnavailable,
 )
-from storage.fixity import CHUNK_SIZE, HashingReader, normalise_sha256, sha256_stream
+from storage.fixity import CHUNK_SIZE, HashingReader, check_stream, normalise_sha256, same_or_refuse, sha256_stream
 from storage.keys import validate_key
 from storage.protocol import ObjectInfo
 
@@ -220,10 +220,10 @@ class MinioObjectStore:
                     raise StorageUnavailable(
                         key, f"store {self.name!r}: the key was taken and released meanwhile; retry"
                     ) from None
-                return self._same_or_refuse(existing, expected)
+                return same_or_refuse(existing, expected)
         # A resumed step storing again: verify the stream without writing anything.
-        self._same_or_refuse(existing, expected)
-        self._check_stream(key, expected, sha256_stream(stream)[0])
+        same_or_refuse(existing, expected)
+        check_stream(key, expected, sha256_stream(stream)[0])
         return existing
 
     def open(self, key: str) -> BinaryIO:
@@ -331,27 +331,6 @@ class MinioObjectStore:
         except (MinioException, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
             raise self._translate(key, exc) from exc
 
-    @staticmethod
-    def _check_stream(key: str, expected: str, found: str) -> None:
-        if found != expected:
-            raise IntegrityMismatch(
-                key,
-                "the bytes received do not have the expected SHA-256; nothing was stored",
-                expected=expected,
-                found=found,
-            )
-
-    @staticmethod
-    def _same_or_refuse(existing: ObjectInfo, expected: str) -> ObjectInfo:
-        if existing.sha256 != expected:
-            raise IntegrityMismatch(
-                existing.key,
-                "a different object is already stored under this key; stored objects are immutable",
-                expected=expected,
-                found=existing.sha256,
-            )
-        return existing
-
     # -- reading -------------------------------------------------------------------------------
 
     def _info(self, key: str, size: int | None, recorded: str | None) -> ObjectInfo:
@@ -452,7 +431,7 @@ class MinioObjectStore:
         condition: DictType = {"If-None-Match": "*"} if if_absent else {}
         data = _read_part(reader, self.part_size)
         if len(data) < self.part_size:  # the whole object is in hand: check, then one PUT
-            self._check_stream(key, expected, reader.hexdigest())
+            check_stream(key, expected, reader.hexdigest())
             single: DictType = {**headers, **condition, "x-amz-checksum-sha256": _b64_sha256(expected)}
             self._call(key, lambda: self.client._put_object(self.bucket, key, data, single))
             return ObjectInfo(key, reader.size, expected)
@@ -475,7 +454,7 @@ class MinioObjectStore:
                 parts.append((number, etag, checksum))
                 del data  # keep at most one part in memory
                 data = _read_part(reader, self.part_size)
-            self._check_stream(key, expected, reader.hexdigest())
+            check_stream(key, expected, reader.hexdigest())
             self._complete(key, upload_id, parts, condition)
             completed = True
         finally:

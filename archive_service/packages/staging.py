@@ -14,7 +14,7 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -69,7 +69,7 @@ def stage_package(source: Path, work_dir: Path, limits: PackageLimits) -> Staged
         return _stage_directory(source, work_dir, limits)
     if not source.is_file():
         return _refused(source.name, "pkg.archive.unreadable", "không tìm thấy gói", "package not found")
-    return _stage_zip(source, work_dir, limits)
+    return stage_zip(source, work_dir, limits)
 
 
 def _refused(name: str, rule_id: str, vi: str, en: str) -> StagedPackage:
@@ -78,12 +78,18 @@ def _refused(name: str, rule_id: str, vi: str, en: str) -> StagedPackage:
     return package
 
 
-def _stage_zip(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPackage:
+def stage_zip(
+    source: Path, work_dir: Path, limits: PackageLimits, *, wrap_in: str | None = None, label: str | None = None
+) -> StagedPackage:
+    """Stage a ZIP with every check; `wrap_in` names a folder to put loose entries under (ZIPs
+    attached to an edXML message have no top-level folder of their own); findings about the
+    whole archive name it `label` (default: the file name)."""
+    name = label or source.name
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return _refused(
-            source.name,
+            name,
             "pkg.archive.unreadable",
             f"Tệp không phải ZIP đọc được ({exc})",
             f"The file is not a readable ZIP ({exc})",
@@ -92,7 +98,7 @@ def _stage_zip(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPac
         infos = archive.infolist()
         if len(infos) > limits.max_entries:
             return _refused(
-                source.name,
+                name,
                 "pkg.archive.too_large",
                 f"Gói có {len(infos)} mục, vượt giới hạn {limits.max_entries}",
                 f"The package has {len(infos)} entries, above the limit of {limits.max_entries}",
@@ -103,11 +109,11 @@ def _stage_zip(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPac
         for info in infos:
             entry = _zip_entry(archive, info, seen, findings)
             if entry is not None:
-                entries.append(entry)
+                entries.append(replace(entry, path=f"{wrap_in}/{entry.path}") if wrap_in else entry)
         declared = sum(i.file_size for i in infos)
         compressed = max(sum(i.compress_size for i in infos), 1)
-        findings.extend(_size_findings(source.name, declared, compressed, limits))
-        return _copy_entries(source.name, entries, work_dir, limits, compressed, findings)
+        findings.extend(_size_findings(name, declared, compressed, limits))
+        return _copy_entries(name, entries, work_dir, limits, compressed, findings)
 
 
 def _zip_entry(
@@ -157,9 +163,7 @@ def _stage_directory(source: Path, work_dir: Path, limits: PackageLimits) -> Sta
         full = source / rel
         total += entry_stat.st_size
         entries.append(
-            _Entry(
-                path=f"{source.name}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full)
-            )
+            _Entry(path=f"{source.name}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full))
         )
     findings.extend(_size_findings(source.name, total, max(total, 1), limits))
     return _copy_entries(source.name, entries, work_dir, limits, None, findings)

@@ -104,7 +104,9 @@ def test_checksum_mismatch(tmp_path: Path, settings: Settings) -> None:
     data[data.index(b"%", 1) + 1] ^= 0x01  # a byte of the binary comment line: still a PDF
     target.write_bytes(bytes(data))
     report = validate_package(root, settings)
-    assert _errors(report) == {"pkg.mets.checksum"}
+    # the byte is covered by the file's signatures, which are checked whatever else is wrong
+    # (rules.md Conventions), so the changed file also fails file.signature.invalid
+    assert _errors(report) == {"pkg.mets.checksum", "file.signature.invalid"}
     assert report.findings[0].path == "representations/rep1/data/QD_1.pdf"
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import NoReturn
 
 import pikepdf
 import pytest
@@ -15,17 +13,8 @@ from pikepdf import Dictionary, Name
 from archive_service.config import Settings
 from archive_service.errors import MissingDependencyError
 from archive_service.tools.ghostscript import find_ghostscript
-
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
-INSTALL = "bash scripts/install-system-deps.sh"
-
-
-def missing(what: str) -> NoReturn:
-    """A needed tool or file is absent: a failure under CI=true, a skip elsewhere."""
-    message = what if INSTALL in what else f"{what}; install it with: {INSTALL}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+from tests.fixtures.requirements import missing
+from tests.fixtures.sip_builder import CORPUS
 
 
 @pytest.fixture(scope="session")
