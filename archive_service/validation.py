@@ -21,6 +21,7 @@ from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
 from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.tools.pdf_info import pdf_page_count
 from ingest_rules.catalogue import finding
+from ingest_rules.field_rules import RecordValues
 from ingest_rules.findings import Finding, ObjectKind, has_errors
 from ingest_rules.metadata_rules import (
     DocumentIdentity,
@@ -37,6 +38,10 @@ class CatalogLookup(Protocol):
     def holds_dossier(self, code: str) -> bool: ...
 
     def holds_document(self, identity: DocumentIdentity, exclude_dossier: str) -> bool: ...
+
+    def held_documents(self, code: str) -> list[tuple[str, dict[str, str]]]:
+        """(DocCode, metadata values) of the documents of the current version of dossier `code`."""
+        ...
 
 
 @dataclass
@@ -114,12 +119,21 @@ def judge_staged(
     report.package = package
     code = package.dossier_values.get("FileCode") or ""
     holds: Callable[[DocumentIdentity], bool] | None = None
+    held: list[MetadataRecord] = []
     if catalog is not None:
         report.findings.extend(_dossier_exists(package, code, catalog))
         holds = partial(catalog.holds_document, exclude_dossier=code)
-    report.findings.extend(_metadata_findings(package, holds))
+        if package.record_status == "SUPPLEMENT":
+            held = [
+                MetadataRecord(kind=ObjectKind.DOCUMENT, path=f"{HELD_PREFIX}{doc_code}", values=RecordValues(values))
+                for doc_code, values in catalog.held_documents(code)
+            ]
+    report.findings.extend(_metadata_findings(package, holds, held))
     report.findings.extend(check_files(package, settings))
     return report
+
+
+HELD_PREFIX = "(đã lưu / held) "
 
 
 def _dossier_exists(package: SipPackage, code: str, catalog: CatalogLookup) -> list[Finding]:
@@ -145,7 +159,11 @@ def validate_package(source: Path, settings: Settings, *, profile_id: str | None
         return check_package(source, folder, settings, profile_id=profile_id)
 
 
-def _metadata_findings(package: SipPackage, holds_document: Callable[[DocumentIdentity], bool] | None) -> list[Finding]:
+def _metadata_findings(
+    package: SipPackage, holds_document: Callable[[DocumentIdentity], bool] | None, held: list[MetadataRecord]
+) -> list[Finding]:
+    """The profile's metadata rules; a SUPPLEMENT is judged with the documents already held, so
+    counts, ordinals and duplicates cover the whole dossier it completes."""
     page_counts: dict[str, int] = {}
     for item in package.items:
         counts = [pdf_page_count(package.root / f.path) for f in item.files if _is_pdf(f.path, f.mimetype)]
@@ -157,7 +175,7 @@ def _metadata_findings(package: SipPackage, holds_document: Callable[[DocumentId
     return check_metadata(
         package.profile,
         dossier,
-        items,
+        [*held, *items],
         MetadataContext(page_counts=page_counts, catalog_has_document=holds_document),
     ) + [f for found in legacy for f in found]
 

@@ -85,6 +85,10 @@ class SessionCatalogLookup:
     def holds_document(self, identity: DocumentIdentity, exclude_dossier: str) -> bool:
         return holds_document(self.session, identity, exclude_dossier)
 
+    def held_documents(self, code: str) -> list[tuple[str, dict[str, str]]]:
+        dossier = current_dossier(self.session, code)
+        return [(d.code, dict(d.metadata_values)) for d in dossier.documents] if dossier else []
+
 
 def transfer(session: Session, transfer_id: str) -> Transfer:
     """The transfer with this id, or NotFoundError."""

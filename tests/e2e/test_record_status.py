@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.pki import sign_as_organisation_and_person
-from tests.fixtures.sip_builder import CORPUS, DataFile, valid_sip
+from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, default_document, valid_sip
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +96,43 @@ def test_unconvertible_pdf_leaves_the_transfer_failed_and_nothing_stored(
     assert _rules(data) == {"pres.pdfa.failed"}
     assert any("phông" in f["message_vi"] for f in data["findings"])  # type: ignore[index]
     assert not [p for p in (archive_home / "store").rglob("*") if p.is_file()]
+
+
+def _supplement(total: int) -> SipBuilder:
+    """A SUPPLEMENT carrying one new document (ordinal 4) for the dossier of valid_sip()."""
+    supplement = valid_sip(pages=(1,))
+    supplement.record_status = "SUPPLEMENT"
+    new = supplement.documents[0]
+    new.values.update(default_document(4, 1))
+    new.name = "4"
+    new.files[0].name = "QD_4.pdf"
+    new.values["Subject"] = "Về việc bổ sung danh sách công chức trúng tuyển"
+    supplement.dossier["TotalDoc"] = str(total)
+    supplement.dossier["PageNumber"] = "5"
+    return supplement
+
+
+def test_supplement_adds_documents_to_the_held_dossier(cli: CliRunner, archive_home: Path, tmp_path: Path) -> None:
+    assert cli("ingest", str(valid_sip().write_dir(tmp_path / "a")), "--json").code == 0
+    run = cli("ingest", str(_supplement(total=4).write_dir(tmp_path / "b")), "--json")
+    assert run.code == 0, run.stdout
+    assert [d["code"] for d in run.json()["documents"]] == ["000.00.00.G09.2019.0018"]  # type: ignore[index]
+    shown = cli("show", "000.00.00.G09.000.00.00.G09.2019.01.TCCB", "--json").json()
+    assert shown["aip_version"] == 2  # type: ignore[index]
+    assert [d["code"] for d in shown["documents"]] == [  # type: ignore[index]
+        "000.00.00.G09.2019.0015",
+        "000.00.00.G09.2019.0016",
+        "000.00.00.G09.2019.0017",
+        "000.00.00.G09.2019.0018",
+    ]
+    found = {h["code"] for h in cli("search", "cong chuc", "--json", "--limit", "50").json()["hits"]}  # type: ignore[index]
+    assert {"000.00.00.G09.2019.0015", "000.00.00.G09.2019.0018"} <= found
+    assert cli("get", "000.00.00.G09.2019.0015", "-o", str(tmp_path / "old.pdf")).code == 0
+    assert cli("audit").code == 0
+
+
+def test_supplement_is_counted_with_the_held_documents(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli("ingest", str(valid_sip().write_dir(tmp_path / "a")), "--json").code == 0
+    run = cli("ingest", str(_supplement(total=1).write_dir(tmp_path / "b")), "--json")
+    assert run.code == 2
+    assert _rules(run.json()) == {"tt02.count.total_doc"}

@@ -118,6 +118,7 @@ def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, aip_
         fonds = Fonds(code=organ_id, name=validated.creator_name)
         session.add(fonds)
         session.flush()
+    previous = queries.current_dossier(session, validated.dossier_code)
     session.execute(update(Dossier).where(Dossier.code == validated.dossier_code).values(is_current=False))
     dossier = Dossier(
         fonds_id=fonds.id,
@@ -137,6 +138,10 @@ def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, aip_
     )
     session.add(dossier)
     session.flush()
+    if previous is not None and validated.record_status == "SUPPLEMENT":
+        # the documents already held stay where they are stored (the earlier AIP) and now belong
+        # to the version this supplement completes
+        session.execute(update(Document).where(Document.dossier_id == previous.id).values(dossier_id=dossier.id))
     return dossier
 
 
