@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from archive_service import __version__
@@ -16,6 +16,7 @@ from archive_service.api.background import AuditRuns, TransferWorker
 from archive_service.api.errors import RETRY_AFTER_SECONDS, install_error_handlers
 from archive_service.config import Settings
 from archive_service.health import backend_health
+from archive_service.metrics import prometheus_text
 from archive_service.wiring import build_services
 
 
@@ -68,6 +69,11 @@ def create_app(settings: Settings) -> FastAPI:
         body = Health(status="ok" if healthy else "degraded", version=__version__, backends=backends)
         return JSONResponse(body.model_dump(), status_code=200 if healthy else 503,
                             headers=None if healthy else {"Retry-After": RETRY_AFTER_SECONDS})
+
+    @app.get("/api/v1/metrics", response_class=PlainTextResponse, tags=["operations"])
+    def metrics() -> PlainTextResponse:
+        """Số liệu vận hành (Prometheus) / Operational figures for Prometheus: counts only."""
+        return PlainTextResponse(prometheus_text(services), media_type="text/plain; version=0.0.4")
 
     app.include_router(routes_transfers.router)
     app.include_router(routes_records.router)

@@ -247,3 +247,19 @@ def test_the_same_package_sent_concurrently_without_keys_is_processed_once(
     assert len({s["receipt"]["transfer_id"] for s in states}) == 1
     assert sum(1 for s in states if s.get("same_as") is None) == 1
     assert _count(home, "select count(*) from dossier") == 1
+
+
+def test_metrics_count_what_the_archive_holds(api: ApiArchive, tmp_path: Path) -> None:
+    def metric(name: str) -> float:
+        text = api.client.get("/api/v1/metrics").text
+        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name)))
+
+    assert metric('archive_transfers{status="accepted"}') == 0
+    response = api.submit("submitter_own", _package(tmp_path))
+    assert api.wait_final("submitter_own", response.json()["transfer_id"])["status"] == "accepted"
+    assert metric('archive_transfers{status="accepted"}') == 1
+    assert metric("archive_stored_objects") > 0
+    assert metric("archive_storage_copies") == 2
+    page = api.client.get("/api/v1/metrics")
+    assert page.headers["content-type"].startswith("text/plain")
+    assert "Hồ sơ" not in page.text and "sha256" not in page.text  # counts only, no content
