@@ -47,6 +47,7 @@ from search.protocol import (
     RecordKind,
     SearchQuery,
     SearchResult,
+    batches,
     label_key,
 )
 from search.query_text import ParsedQuery, parse_query
@@ -218,13 +219,8 @@ class EmbeddedSearchIndex:
                 _drop_generation(conn, leftover)
             generation = self._create_generation(conn, "building")
         try:
-            batch: list[IndexedRecord] = []
-            for record in records:
-                batch.append(record)
-                if len(batch) >= _REBUILD_BATCH:
-                    self._fill(generation, batch)
-                    batch = []
-            self._fill(generation, batch)
+            for batch in batches(records, _REBUILD_BATCH):
+                self._fill(generation, batch)
             self._swap(generation)
         except BaseException:
             with suppress(SearchError), self._transaction() as conn:

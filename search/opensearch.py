@@ -48,6 +48,7 @@ from search.protocol import (
     RecordKind,
     SearchQuery,
     SearchResult,
+    batches,
     label_key,
 )
 from search.query_text import ParsedQuery, parse_query
@@ -154,13 +155,8 @@ class OpenSearchIndex:
                 self._client.indices.delete(index=",".join(leftovers), ignore_unavailable=True)
             self._create(name, {self._building: {}, fill: {}}, refresh_interval="-1")
         try:
-            batch: list[IndexedRecord] = []
-            for record in records:
-                batch.append(record)
-                if len(batch) >= _REBUILD_BATCH:
-                    self._fill(fill, batch)
-                    batch = []
-            self._fill(fill, batch)
+            for batch in batches(records, _REBUILD_BATCH):
+                self._fill(fill, batch)
             self._swap(name, fill)
         except BaseException:
             with suppress(SearchError, OpenSearchException):

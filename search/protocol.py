@@ -7,7 +7,7 @@ caller may not see never reaches hits, totals, facets or highlights.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Protocol
@@ -24,6 +24,18 @@ class RecordKind(StrEnum):
 
     DOSSIER = "dossier"
     DOCUMENT = "document"
+
+
+def batches(records: Iterable[IndexedRecord], size: int) -> Iterator[list[IndexedRecord]]:
+    """`records` in lists of at most `size`, so a rebuild never holds them all in memory."""
+    batch: list[IndexedRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def label_key(label: str) -> str:
