@@ -89,14 +89,8 @@ install() {
   step "unpack"
 }
 
-ensure_user() {
-  [ "$(id -u)" = 0 ] || return 0
-  if ! id "$SERVICE_USER" >/dev/null 2>&1; then
-    useradd --system --user-group --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin "$SERVICE_USER"
-    step "useradd $SERVICE_USER"
-  fi
-}
+# shellcheck source=service-user.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service-user.sh"
 
 java17_home() {
   local home

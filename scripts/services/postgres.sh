@@ -59,14 +59,8 @@ install_postgres() {
   step "apt-get install"
 }
 
-ensure_user() {
-  [ "$(id -u)" = 0 ] || return 0
-  if ! id "$SERVICE_USER" >/dev/null 2>&1; then
-    useradd --system --user-group --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin "$SERVICE_USER"
-    step "useradd $SERVICE_USER"
-  fi
-}
+# shellcheck source=service-user.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service-user.sh"
 
 url() { echo "postgresql+psycopg://$TEST_ROLE@127.0.0.1:$PORT/$TEST_DB"; }
 
