@@ -293,6 +293,30 @@ def get(code: str, role: str, name: str | None, output: Path, as_user: str | Non
     click.echo(f"{chosen.name} → {output} ({chosen.size} B, sha256 {chosen.sha256})", err=True)
 
 
+@main.command("export")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--originals", is_flag=True, help="kèm bản gốc / add the originals beside the preservation copies")
+@as_option
+@json_option
+@handles_errors
+def export(codes: tuple[str, ...], output: Path, originals: bool, as_user: str | None, as_json: bool) -> None:
+    """Xuất gói DIP / Write a DIP of dossiers or documents (access rules apply)."""
+    from archive_service.dip_export import export_records
+
+    services = _services()
+    with services.sessions() as session:
+        reader = users.reader_for(session, as_user, services.settings)
+    summary = export_records(services, reader, list(codes), output, originals=originals)
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    click.echo(
+        f"{output}: {len(summary.documents)} văn bản / documents, {summary.files} tệp / files, "
+        f"{summary.size} B, sha256 {summary.sha256}"
+    )
+
+
 @main.command()
 @click.argument("query")
 @click.option("--fonds", default=None)

@@ -25,7 +25,7 @@ from search.errors import SearchUnavailable
 from search.protocol import AccessFilter, SearchQuery, SearchResult
 
 
-def _not_found(code: str) -> NotFoundError:
+def record_not_found(code: str) -> NotFoundError:
     return NotFoundError(
         f"Không tìm thấy hồ sơ hoặc văn bản '{code}' (hoặc bạn không có quyền xem)",
         f"No dossier or document '{code}' (or you may not see it)",
@@ -77,7 +77,7 @@ def show(services: Services, reader: Reader, code: str) -> dict[str, Any]:
         dossier = queries.current_dossier(session, code)
         if dossier is not None:
             if not reader.may_see(dossier.fonds.code, dossier.access_regime):
-                raise _not_found(code)
+                raise record_not_found(code)
             result: dict[str, Any] = {
                 "kind": "dossier",
                 "code": dossier.code,
@@ -97,7 +97,7 @@ def show(services: Services, reader: Reader, code: str) -> dict[str, Any]:
         else:
             document = queries.current_document(session, code)
             if document is None or not reader.may_see(document.dossier.fonds.code, document.effective_access):
-                raise _not_found(code)
+                raise record_not_found(code)
             result = {
                 **_document_dict(document),
                 "dossier": document.dossier.code,
@@ -115,7 +115,7 @@ def get_file(
     with services.sessions() as session:
         document = queries.current_document(session, code)
         if document is None or not reader.may_see(document.dossier.fonds.code, document.effective_access):
-            raise _not_found(code)
+            raise record_not_found(code)
         if not reader.may_download:
             raise ForbiddenError("Vai trò của bạn không được tải tệp", "Your role may not download files")
         files = [f for f in document.files if f.role == role and (name is None or f.name == name)]

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from archive_service import __version__
-from archive_service.api import routes_integrity, routes_records, routes_transfers
+from archive_service.api import routes_exports, routes_integrity, routes_records, routes_transfers
 from archive_service.api.background import AuditRuns, TransferWorker
 from archive_service.api.errors import RETRY_AFTER_SECONDS, install_error_handlers
 from archive_service.config import Settings
@@ -78,4 +78,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_transfers.router)
     app.include_router(routes_records.router)
     app.include_router(routes_integrity.router)
+    app.include_router(routes_exports.router)
     return app

@@ -5,9 +5,9 @@ Field names and shapes are those of interfaces.md (the same as the CLI's `--json
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class ErrorBody(BaseModel):
@@ -235,3 +235,30 @@ class LogVerification(BaseModel):
     first_bad_seq: int | None
     reason_vi: str | None
     reason_en: str | None
+
+
+class ExportRequest(BaseModel):
+    """Which records go into the DIP: dossier codes (`FileCode`) or document codes (`DocCode`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    codes: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=100
+    )
+    originals: bool = Field(default=False, description="add the originals beside the preservation copies")
+
+
+class ExportBody(BaseModel):
+    """A DIP ready to fetch from `download_url` until `expires_at`; it lists only what the caller may see."""
+
+    export_id: str
+    requested_by: str
+    created_at: str
+    expires_at: str
+    originals: bool
+    dossiers: list[str] = Field(description="dossiers whose metadata is in the DIP")
+    documents: list[str]
+    files: int = Field(description="files in the ZIP, the manifest and the DIP METS included")
+    size: int
+    sha256: str = Field(description="SHA-256 of the ZIP")
+    download_url: str

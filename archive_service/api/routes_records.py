@@ -20,7 +20,6 @@ from archive_service.api.auth import allow, services_of
 from archive_service.api.errors import responses
 from archive_service.api.models import DocumentBody, DossierBody, SearchHit, SearchPage
 from archive_service.catalog import queries
-from archive_service.errors import NotFoundError
 from archive_service.states import FileRole, Role
 from archive_service.wiring import Services
 from search.protocol import AccessFilter, SearchQuery
@@ -67,13 +66,6 @@ def search(
     return SearchPage(total=result.total, page=page, page_size=page_size, hits=hits, facets=result.facets)
 
 
-def _not_found(code: str) -> NotFoundError:
-    return NotFoundError(
-        f"Không tìm thấy hồ sơ hoặc văn bản '{code}' (hoặc bạn không có quyền xem)",
-        f"No dossier or document '{code}' (or you may not see it)",
-    )
-
-
 def _show(services: Services, reader: Reader, code: str, kind: str) -> dict[str, Any]:
     """`retrieval.show`, for a code of the kind this route names (else 404, nothing logged)."""
     with services.sessions() as session:
@@ -82,7 +74,7 @@ def _show(services: Services, reader: Reader, code: str, kind: str) -> dict[str,
             dossier is None and queries.current_document(session, code) is not None
         )
     if not is_kind:
-        raise _not_found(code)
+        raise retrieval.record_not_found(code)
     return retrieval.show(services, reader, code)
 
 

@@ -28,6 +28,7 @@ class Holdings:
     package: bytes
     transfer_id: str
     audit_id: str
+    export_id: str
 
     @property
     def dossier(self) -> str:
@@ -56,7 +57,10 @@ def holdings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holdings]:
         assert api.wait_final("submitter_own", transfer_id)["status"] == "accepted"
         audit = api.client.post("/api/v1/audits", json={"sample": 1}, headers=api.headers("admin"))
         assert audit.status_code == 202
-        yield Holdings(api, builder, package, transfer_id, audit.json()["audit_id"])
+        made = api.client.post("/api/v1/exports", json={"codes": [builder.dossier["FileCode"]]},
+                               headers=api.headers("archivist"))
+        assert made.status_code == 201, made.text
+        yield Holdings(api, builder, package, transfer_id, audit.json()["audit_id"], made.json()["export_id"])
 
 
 def _tiny_zip() -> bytes:
@@ -86,8 +90,13 @@ MATRIX: dict[str, dict[str, int]] = {
     "audit_status": {**AUDITORS_OK},
     "audit_log": {**AUDITORS_OK},
     "audit_log_verify": {**AUDITORS_OK},
+    "export_dossier": {S_OWN: 403, S_OTHER: 403, ARCH: 201, GRANTED: 201, AUD: 403, ADMIN: 201},
+    "export_restricted": {S_OWN: 403, S_OTHER: 403, ARCH: 404, GRANTED: 201, AUD: 403, ADMIN: 201},
+    "export_download": {S_OWN: 403, S_OTHER: 403, ARCH: 200, GRANTED: 404, AUD: 403, ADMIN: 200},
     "health": dict.fromkeys(CALLERS, 200),
+    "metrics": dict.fromkeys(CALLERS, 200),
 }
+OPEN_ROUTES = {"health", "metrics"}  # interfaces.md: anyone / the operator's scraper
 
 
 def _call(h: Holdings, route: str, caller: str | None, key: str | None = None) -> httpx.Response:
@@ -110,7 +119,13 @@ def _call(h: Holdings, route: str, caller: str | None, key: str | None = None) -
         "audit_status": lambda: get(f"/api/v1/audits/{h.audit_id}", headers=headers),
         "audit_log": lambda: get("/api/v1/audit-log", headers=headers),
         "audit_log_verify": lambda: get("/api/v1/audit-log/verify", headers=headers),
+        "export_dossier": lambda: api.client.post("/api/v1/exports", json={"codes": [h.dossier]}, headers=headers),
+        "export_restricted": lambda: api.client.post(
+            "/api/v1/exports", json={"codes": [h.restricted_doc]}, headers=headers
+        ),
+        "export_download": lambda: get(f"/api/v1/exports/{h.export_id}", headers=headers),
         "health": lambda: get("/api/v1/health", headers=headers),
+        "metrics": lambda: get("/api/v1/metrics", headers=headers),
     }
     return calls[route]()
 
@@ -125,7 +140,7 @@ def test_route_answers_each_role_as_documented(holdings: Holdings, route: str, c
 
 
 @pytest.mark.parametrize("key", [None, "ak_not-a-key", "x" * 500])
-@pytest.mark.parametrize("route", sorted(set(MATRIX) - {"health"}))
+@pytest.mark.parametrize("route", sorted(set(MATRIX) - OPEN_ROUTES))
 def test_every_route_but_health_needs_a_valid_key(holdings: Holdings, route: str, key: str | None) -> None:
     response = _call(holdings, route, None, key=key)
     assert response.status_code == 401
