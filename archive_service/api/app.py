@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from archive_service import __version__
 from archive_service.api import routes_exports, routes_integrity, routes_records, routes_transfers
 from archive_service.api.background import AuditRuns, TransferWorker
-from archive_service.api.errors import RETRY_AFTER_SECONDS, install_error_handlers
+from archive_service.api.errors import ERROR_RESPONSES, RETRY_AFTER_SECONDS, install_error_handlers
 from archive_service.config import Settings
 from archive_service.health import backend_health
 from archive_service.metrics import prometheus_text
@@ -61,7 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
 
     @app.get("/api/v1/health", response_model=Health, tags=["operations"],
-             responses={503: {"model": Health, "description": "a backend is unavailable"}})
+             responses={500: ERROR_RESPONSES[500],
+                        503: {"model": Health, "description": "a backend is unavailable"}})
     def health() -> JSONResponse:
         """Tình trạng dịch vụ và từng thành phần / Liveness of the service and each backend."""
         backends = backend_health(services)
@@ -70,7 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(body.model_dump(), status_code=200 if healthy else 503,
                             headers=None if healthy else {"Retry-After": RETRY_AFTER_SECONDS})
 
-    @app.get("/api/v1/metrics", response_class=PlainTextResponse, tags=["operations"])
+    @app.get("/api/v1/metrics", response_class=PlainTextResponse, tags=["operations"],
+             responses={500: ERROR_RESPONSES[500], 503: ERROR_RESPONSES[503]})
     def metrics() -> PlainTextResponse:
         """Số liệu vận hành (Prometheus) / Operational figures for Prometheus: counts only."""
         return PlainTextResponse(prometheus_text(services), media_type="text/plain; version=0.0.4")

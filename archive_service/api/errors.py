@@ -21,6 +21,7 @@ logger = logging.getLogger("archive_service.api")
 RETRY_AFTER_SECONDS = "30"
 
 _HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "Không đọc được thân yêu cầu", "The request body cannot be read"),
     404: ("not_found", "Không có đường dẫn này", "No such path"),
     405: ("method_not_allowed", "Phương thức không được hỗ trợ", "Method not allowed"),
 }

@@ -177,7 +177,9 @@ class AuditRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sample: int | None = Field(default=None, gt=0, description="check N random objects instead of all")
+    sample: int | None = Field(
+        default=None, gt=0, le=1_000_000_000, description="check N random objects instead of all"
+    )
     repair: bool = Field(default=False, description="restore bad copies from a good one (administrators only)")
 
 

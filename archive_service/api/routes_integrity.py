@@ -42,7 +42,7 @@ def _audits(request: Request) -> AuditRuns:
     return runs
 
 
-@router.post("/audits", status_code=202, response_model=AuditStarted, responses=responses())
+@router.post("/audits", status_code=202, response_model=AuditStarted, responses=responses(400))
 def start_audit(
     request: Request,
     reader: Annotated[Reader, Depends(allow(Role.AUDITOR))],
@@ -75,7 +75,7 @@ def audit_status(
 def read_audit_log(
     request: Request,
     reader: Annotated[Reader, Depends(allow(Role.AUDITOR))],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_LOG_PAGE_SIZE)] = 100,
 ) -> AuditLogPage:
     """Nhật ký kiểm toán / The audit log, oldest first, with each entry's hash and its predecessor's."""

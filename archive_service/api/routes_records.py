@@ -28,6 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["records"])
 
 _READERS = (Role.ARCHIVIST, Role.AUDITOR)  # auditors: public records only (docs/decisions/0003)
 MAX_PAGE_SIZE = 100
+_BINARY = {"type": "string", "format": "binary"}
 
 
 @router.get("/search", response_model=SearchPage, responses=responses())
@@ -99,8 +100,8 @@ def document(
     response_class=FileResponse,
     responses={
         **responses(400, 404, 416),
-        200: {"content": {"application/octet-stream": {}}, "description": "the file's bytes"},
-        206: {"content": {"application/octet-stream": {}}, "description": "the requested range"},
+        200: {"content": {"application/octet-stream": {"schema": _BINARY}}, "description": "the file's bytes"},
+        206: {"content": {"application/octet-stream": {"schema": _BINARY}}, "description": "the requested range"},
     },
 )
 def document_file(
