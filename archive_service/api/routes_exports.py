@@ -43,8 +43,11 @@ def _purge_expired(folder: Path) -> None:
     """Exports older than the retention are removed when a new one is made."""
     cutoff = time.time() - EXPORT_RETENTION.total_seconds()
     for path in folder.glob("dip-*"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:  # removed meanwhile by a concurrent request
+            continue
 
 
 def _body(request: Request, summary: dict[str, object]) -> ExportBody:

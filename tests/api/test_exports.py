@@ -166,3 +166,17 @@ def test_the_cli_writes_the_same_dip_with_the_users_rights(
     missing = runner.invoke(main, ["export", "no-such-code", "-o", str(tmp_path / "none.zip")])
     assert missing.exit_code == 4
     assert not (tmp_path / "none.zip").exists()
+
+
+def test_an_expired_export_is_removed_when_the_next_one_is_made(held: Held) -> None:
+    import os
+    import time
+
+    api = held.api
+    old = api.client.post("/api/v1/exports", json={"codes": [held.doc(0)]}, headers=api.headers("archivist")).json()
+    day_ago = time.time() - 25 * 3600
+    for path in (api.home / "exports").glob(f"{old['export_id']}.*"):
+        os.utime(path, (day_ago, day_ago))
+    api.client.post("/api/v1/exports", json={"codes": [held.doc(1)]}, headers=api.headers("archivist"))
+    assert api.client.get(old["download_url"], headers=api.headers("archivist")).status_code == 404
+    assert not list((api.home / "exports").glob(f"{old['export_id']}.*"))
