@@ -52,9 +52,11 @@ class ReplicatedStore:
     def read_to(self, key: str, sha256: str, target: Path) -> str:
         """Write the object's bytes to `target` from the first copy whose bytes verify.
 
-        Returns the name of the copy used. A corrupted copy is skipped, never served.
+        Returns the name of the copy used. A corrupted copy is skipped, never served. When no copy
+        verifies and one could not be reached, the answer is "retry later", not "not found".
         """
         target.parent.mkdir(parents=True, exist_ok=True)
+        unreachable: StorageUnavailable | None = None
         for store in self.copies:
             fd, temp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
             temp = Path(temp_name)
@@ -67,10 +69,18 @@ class ReplicatedStore:
                 if digest.hexdigest() == sha256:
                     temp.replace(target)
                     return store.name
-            except (ObjectNotFound, StorageUnavailable, IntegrityMismatch, OSError):
+            except StorageUnavailable as exc:
+                unreachable = exc
+                continue
+            except (ObjectNotFound, IntegrityMismatch, OSError):
                 continue
             finally:
                 temp.unlink(missing_ok=True)
+        if unreachable is not None:
+            raise BackendUnavailableError(
+                f"Không đọc được '{key}': kho lưu trữ đối tượng không truy cập được; hãy thử lại sau",
+                f"Cannot read '{key}': an object store is unavailable; retry later",
+            ) from unreachable
         raise NotFoundError(
             f"Không còn bản nào của '{key}' khớp mã băm",
             f"No copy of '{key}' with the expected hash is available",

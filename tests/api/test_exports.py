@@ -180,3 +180,24 @@ def test_an_expired_export_is_removed_when_the_next_one_is_made(held: Held) -> N
     api.client.post("/api/v1/exports", json={"codes": [held.doc(1)]}, headers=api.headers("archivist"))
     assert api.client.get(old["download_url"], headers=api.headers("archivist")).status_code == 404
     assert not list((api.home / "exports").glob(f"{old['export_id']}.*"))
+
+
+def test_storage_down_is_503_with_retry_after_and_leaves_nothing(
+    held: Held, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.errors import StorageUnavailable
+
+    def down(_: object, key: str) -> None:
+        raise StorageUnavailable(key, "connection refused")
+
+    api = held.api
+    before = set((api.home / "exports").glob("*"))
+    for copy in api.services.store.copies:
+        monkeypatch.setattr(type(copy), "open", down)
+    response = api.client.post("/api/v1/exports", json={"codes": [held.dossier]}, headers=api.headers("archivist"))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"].isdigit()
+    assert response.json()["code"] == "backend_unavailable"
+    assert set((api.home / "exports").glob("*")) == before
+    download = api.client.get(f"/api/v1/documents/{held.doc(0)}/files/original", headers=api.headers("archivist"))
+    assert download.status_code == 503
