@@ -9,8 +9,10 @@ Layout (docs/decisions/0018-dip-exports.md):
     <FileCode>/<DocCode>/preservation/<name>       PDF/A preservation copies
     <FileCode>/<DocCode>/original/<name>           originals, when asked for (or when no copy exists)
 
-Only the layout lives here: which records go in, and where their bytes come from, is decided by
-`archive_service.dip_export`.
+The METS follows CSIP's structure (header agents, dmdSec/mdRef, fileSec with SHA-256, a physical
+structMap) but claims no E-ARK DIP profile: the folders are arranged by code for a human reader,
+not as E-ARK representations. Only the layout lives here: which records go in, and where their
+bytes come from, is decided by `archive_service.dip_export`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from lxml import etree
 from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.packages.mets import CSIP_NS, METS_NS, XLINK_NS
 
-DIP_PROFILE = "https://earkdip.dilcis.eu/profile/E-ARK-DIP.xml"
 MANIFEST = "manifest-sha256.txt"
 _UNSAFE = re.compile(r"[^\w.\-]+")
 _METS_NSMAP = cast(dict[str, str], {None: METS_NS, "xlink": XLINK_NS, "csip": CSIP_NS})
@@ -132,7 +133,6 @@ def _mets(spec: DipSpec) -> etree._Element:
     mets.set("OBJID", spec.export_id)
     mets.set("TYPE", "Mixed")
     mets.set("LABEL", " ".join(d.code for d in spec.dossiers)[:500])
-    mets.set("PROFILE", DIP_PROFILE)
     header = etree.SubElement(mets, f"{_M}metsHdr", CREATEDATE=created, RECORDSTATUS="NEW")
     header.set(f"{{{CSIP_NS}}}OAISPACKAGETYPE", "DIP")
     name, _, version = ARCHIVE_AGENT.partition(" ")

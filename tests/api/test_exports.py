@@ -87,6 +87,13 @@ def test_a_dip_holds_metadata_as_received_and_verified_preservation_copies(held:
     mets = etree.fromstring(dip.read("METS.xml"))
     header = mets.find("{http://www.loc.gov/METS/}metsHdr")
     assert header is not None and "DIP" in header.attrib.values()
+    described = {
+        ref.get("{http://www.w3.org/1999/xlink}href"): (ref.get("CHECKSUM") or ref.getparent().get("CHECKSUM"))
+        for ref in mets.iter("{http://www.loc.gov/METS/}mdRef", "{http://www.loc.gov/METS/}FLocat")
+    }
+    assert described == manifest  # the METS describes exactly the files of the manifest, with their hashes
+    labels = {div.get("LABEL") for div in mets.iter("{http://www.loc.gov/METS/}div")}
+    assert {held.dossier, held.doc(0), held.doc(1)} <= labels
 
 
 def test_a_restricted_document_is_left_out_without_a_trace(held: Held) -> None:
