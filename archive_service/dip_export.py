@@ -1,6 +1,6 @@
 """Exporting records as a DIP (`archive export`, `POST /api/v1/exports`), access rules applied.
 
-What goes in (docs/decisions/0018-dip-exports.md): for each requested dossier, its metadata as
+What goes in (docs/decisions/0018-dip-exports-multipart-limits.md): for each requested dossier, its metadata as
 received and every document the caller may see, each with its metadata as received and its
 preservation copies (its originals too when asked for, or when it has no preservation copy). A
 document code exports that document alone, with its dossier's metadata when the caller may see

@@ -2,7 +2,7 @@
 fetches it (Range supported). An export belongs to whoever made it (and administrators): anyone
 else gets 404, so a DIP never reaches a reader with fewer rights than its maker.
 
-The DIP is built while the request waits (docs/decisions/0018-dip-exports.md) and kept for
+The DIP is built while the request waits (docs/decisions/0018-dip-exports-multipart-limits.md) and kept for
 `EXPORT_RETENTION` under `ARCHIVE_HOME/exports/`, with a small JSON file naming its owner.
 """
 

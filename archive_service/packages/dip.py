@@ -1,6 +1,6 @@
 """Writing a dissemination information package (DIP): a ZIP that an archivist hands to a reader.
 
-Layout (docs/decisions/0018-dip-exports.md):
+Layout (docs/decisions/0018-dip-exports-multipart-limits.md):
 
     METS.xml                                       DIP METS (OAISPACKAGETYPE=DIP) describing everything below
     manifest-sha256.txt                            `<sha256>  <path>` for every other file (`sha256sum -c`)
