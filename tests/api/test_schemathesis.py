@@ -1,6 +1,7 @@
 """Property-based run of the HTTP API from its own OpenAPI document (schemathesis): whatever the
 generated request, valid or not, no 5xx, and every answer matches the status codes, media types and schemas
-the document declares. Called with an administrator's key, so every route is reached; the
+the document declares. Called with an administrator's key, so every route is reached, and with a
+submitter's, whose refusals must be documented too; the
 archive holds one accepted dossier so that some generated codes can hit real records."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.fixtures.sip_builder import valid_sip
 pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 25
+CALLERS = ("admin", "submitter_own")  # every route reached; and the refusals of a narrow role
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -71,8 +73,13 @@ def test_no_request_makes_the_api_fail_or_break_its_contract(target: Target) -> 
     # schemathesis' own pytest plugin does not run under pytest 9, so its strategies are driven here.
     operations = [result.ok() for result in target.schema.get_all_operations()]
     assert len(operations) >= 15
-    headers = target.api.headers("admin")
-    failures = [f for mode in GenerationMode for op in operations if (f := _fuzz(op, mode, headers))]
+    failures = [
+        f"{caller}: {failure}"
+        for caller in CALLERS
+        for mode in GenerationMode
+        for op in operations
+        if (failure := _fuzz(op, mode, target.api.headers(caller)))
+    ]
     assert not failures, "\n\n".join(failures)
 
 
