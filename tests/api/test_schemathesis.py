@@ -1,8 +1,8 @@
 """Property-based run of the HTTP API from its own OpenAPI document (schemathesis): whatever the
-generated request, valid or not, no 5xx, and every answer matches the status codes, media types and schemas
-the document declares. Called with an administrator's key, so every route is reached, and with a
-submitter's, whose refusals must be documented too; the
-archive holds one accepted dossier so that some generated codes can hit real records."""
+generated request, valid or not, no 5xx, and every answer matches the status codes, media types
+and schemas the document declares. Called with an administrator's key, so every route is reached,
+and with a submitter's, whose refusals must be documented too; the archive holds one accepted
+dossier so that some generated codes can hit real records."""
 
 from __future__ import annotations
 
