@@ -14,6 +14,7 @@ import pytest
 from minio.error import S3Error
 from minio.retention import Retention
 
+from archive_service.retention import retain_until
 from storage.errors import (
     ImmutableObject,
     IntegrityMismatch,
@@ -429,3 +430,15 @@ def test_discarding_unfinished_uploads_keeps_committed_objects(
     left = everything(minio_server, locked.bucket)
     assert [entry for entry in left if entry.startswith("upload:")] == [f"upload:{other}"]
     assert locked.hash_object(KEY) == sha(data)
+
+
+def test_the_permanent_horizon_is_accepted_by_the_server(locked: MinioObjectStore) -> None:
+    """"Vĩnh viễn" maps to ARCHIVE_RETENTION_PERMANENT_YEARS (100 by default) from receipt."""
+    received = datetime.now(UTC)
+    until = retain_until({"Maintenance": "Vĩnh viễn"}, "tt02-2019", received, permanent_years=100)
+    assert until is not None
+    locked.put(KEY, io.BytesIO(b"permanent"), sha(b"permanent"), retain_until=until)
+    state = locked.lock_state(KEY)
+    assert state.retain_until is not None
+    assert state.retain_until.year == received.year + 100
+    assert abs(state.retain_until - until) < timedelta(seconds=1)
