@@ -23,8 +23,8 @@ CHUNK = 1024 * 1024
 def store_unavailable(name: str, exc: StorageUnavailable) -> BackendUnavailableError:
     """The bilingual, retryable error for a copy that cannot be reached."""
     return BackendUnavailableError(
-        f"Kho lưu trữ đối tượng '{name}' không truy cập được: {exc}",
-        f"The object store '{name}' is unavailable: {exc}",
+        f"Kho lưu trữ đối tượng '{name}' không truy cập được; chạy lại khi kho hoạt động trở lại: {exc}",
+        f"The object store '{name}' is unavailable; run again when it is back: {exc}",
     )
 
 
