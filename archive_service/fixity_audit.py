@@ -23,8 +23,8 @@ from archive_service import audit_log
 from archive_service.catalog.models import Event, StoredObject
 from archive_service.states import EventOutcome
 from archive_service.wiring import Services
-from storage.errors import IntegrityMismatch, ObjectNotFound, StorageError
-from storage.protocol import ObjectStore
+from storage.errors import IntegrityMismatch, ObjectNotFound, OperationNotSupported, StorageError
+from storage.protocol import LockingStore, ObjectStore
 
 HASH_WORKERS = 4
 """Objects audited at once (I/O and hashing overlap; two cores are enough to gain)."""
@@ -152,11 +152,23 @@ def run_audit(
 
 def _repair(bad: ObjectStore, good: ObjectStore, key: str, expected: str) -> bool:
     try:
+        until = _retention_of(good, key)
         with good.open(key) as stream:
-            bad.repair(key, stream, expected)
+            bad.repair(key, stream, expected, retain_until=until)
     except StorageError:
         return False
     return bad.hash_object(key) == expected
+
+
+def _retention_of(good: ObjectStore, key: str) -> datetime | None:
+    """The lock end of the good copy's object, so the repaired one is locked as long (0012);
+    None (the store's default) when the good copy keeps no locks."""
+    if not isinstance(good, LockingStore):
+        return None
+    try:
+        return good.lock_state(key).retain_until
+    except OperationNotSupported:
+        return None
 
 
 def _event(key: str, copy: str, source: str) -> Event:

@@ -155,7 +155,10 @@ class LocalObjectStore:
             except OSError as exc:
                 raise self._unavailable(f"cannot read {self._object_path(key)}", exc, key) from exc
 
-    def repair(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+    def repair(
+        self, key: str, stream: BinaryIO, expected_sha256: str, *, retain_until: datetime | None = None
+    ) -> ObjectInfo:
+        """See `ObjectStore.repair`; `retain_until` is ignored, as in `put`."""
         key = validate_key(key)
         expected = normalise_sha256(expected_sha256)
         self._ensure_root()

@@ -96,13 +96,15 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def repair(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+    def repair(
+        self, key: str, stream: BinaryIO, expected_sha256: str, *, retain_until: datetime | None = None
+    ) -> ObjectInfo:
         """Atomically put back verified bytes (and their fixity) for a damaged or missing object.
 
         The only rewrite the store allows. The stream is verified against `expected_sha256` (from
         the catalog, the source of truth) before anything is replaced; on a mismatch it raises
         `IntegrityMismatch` and leaves the stored object as it was. `ImmutableObject` if the
-        backend itself refuses the rewrite.
+        backend itself refuses the rewrite. `retain_until` as for `put`.
         """
         ...
 

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 from minio.error import S3Error
 
-from tests.contract.conftest import MINIO_PASSWORD, MINIO_USER, MinioServer, minio_server  # noqa: F401 -- fixture
+from tests.contract.conftest import (  # noqa: F401 -- minio_server is a fixture
+    MINIO_PASSWORD,
+    MINIO_USER,
+    MinioServer,
+    minio_server,
+    sha256_b64,
+)
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.sip_builder import valid_sip
 
@@ -113,6 +119,16 @@ def test_retention_from_the_dossier_and_legal_hold_on_request(
     assert [json.loads(details)["hold"] for _, _, details in logged] == ["on", "off"]
     assert sorted(events) == [("legal hold", "lan"), ("legal hold release", "lan")]
     assert cli("log", "verify").code == 0
+
+    # A forged current version in the primary: the repair puts the bytes back, locked as long.
+    forged = b"forged"
+    client._put_object(buckets[0], key, forged, {"x-amz-checksum-sha256": sha256_b64(forged)})
+    repaired = cli("audit", "--repair", "--json", env=env)
+    assert repaired.code == 0, repaired.stdout + repaired.stderr
+    assert [(r["key"], r["copy"]) for r in repaired.json()["repaired"]] == [(key, "primary")]  # type: ignore[index]
+    retention = client.get_object_retention(buckets[0], key)
+    assert retention is not None
+    assert retention.retain_until_date == datetime(2040, 1, 1, tzinfo=UTC)
 
 
 def test_hold_is_refused_when_a_copy_has_no_object_lock(cli: CliRunner) -> None:
