@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     keep_work_dirs: bool = False
     public_regimes: list[str] = ["Công khai"]
     audit_cycle_days: int = Field(default=30, gt=0)  # `archive audit --scheduled`, run daily
+    retention_permanent_years: int = Field(default=100, gt=0)  # object lock of "Vĩnh viễn" (0012)
     limits: PackageLimits = PackageLimits()
     tools: ToolSettings = ToolSettings()
     signatures: SignatureSettings = SignatureSettings()
