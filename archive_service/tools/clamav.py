@@ -26,6 +26,7 @@ CHUNK_BYTES = 1024 * 1024
 CLAMAV_MAX_BYTES = 2**31 - 1
 TIMEOUT_SECONDS = 120.0
 _REPLY_LIMIT = 64 * 1024
+_LIMIT_ALERT = "Heuristics.Limits.Exceeded"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,10 @@ def _verdict(reply: str) -> ScanResult:
     if body == "OK":
         return ScanResult("clean")
     if body.endswith(" FOUND"):
-        return ScanResult("infected", signature=body.removesuffix(" FOUND").strip())
+        name = body.removesuffix(" FOUND").strip()
+        if name.startswith(_LIMIT_ALERT):  # AlertExceedsMax: a limit stopped the scan, no infection found
+            return ScanResult("not_scanned", reason=f"beyond the scanner's limits ({name})")
+        return ScanResult("infected", signature=name)
     if not reply:
         raise BackendUnavailableError(
             "Trình quét virus ClamAV không trả lời", "The ClamAV virus scanner closed the connection without a reply"

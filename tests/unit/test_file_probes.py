@@ -203,6 +203,15 @@ def test_a_file_beyond_the_scanner_limit_is_file_virus_not_scanned(tmp_path: Pat
     assert [e.outcome for e in events] == ["success", NOT_PERFORMED]
 
 
+def test_a_file_clamd_skips_for_its_limits_is_not_taken_for_infected(tmp_path: Path) -> None:
+    """With AlertExceedsMax, clamd names a skipped file Heuristics.Limits.Exceeded.*: not scanned, not a virus."""
+    limits = "MaxFileSize 64K\nMaxScanSize 64K\nAlertExceedsMax yes\n"
+    with running_clamd(tmp_path / "clamd", stream_max="10M", extra=limits) as sock:
+        report = _judge(tmp_path, _with_note(b"Ghi ch\xc3\xba\n" * 20_000), clamav=str(sock))
+    assert _rules(report) == {"file.virus.not_scanned"} and report.valid
+    assert "Heuristics.Limits.Exceeded" in _only(report, "file.virus.not_scanned").message_en
+
+
 def test_without_a_scanner_not_scanned_is_recorded_explicitly(tmp_path: Path) -> None:
     report = _judge(tmp_path, _with_note(EICAR))
     assert "file.virus" not in _rules(report)
