@@ -79,17 +79,21 @@ def scan_files(root: Path, paths: list[str], address: str | None) -> VirusScan:
 
 
 def identified_mimetype(libmagic_type: str, match: PronomMatch | None) -> str:
-    """libmagic's MIME type (the accepted-format list is keyed on it), or PRONOM's when libmagic
-    cannot tell and siegfried identified the bytes."""
-    if libmagic_type in UNKNOWN_TYPES and match is not None and match.by_content and match.mimetypes:
-        return match.mimetypes[0]
+    """libmagic's MIME type (the accepted-format list is keyed on it); when libmagic cannot tell and
+    siegfried identified the bytes, PRONOM's MIME type, or the format's name and PUID if PRONOM
+    gives none (it is then identified, and not in the accepted list)."""
+    if libmagic_type in UNKNOWN_TYPES and match is not None and match.by_content:
+        return match.mimetypes[0] if match.mimetypes else f"{match.format_name} (PRONOM {match.puid})"
     return libmagic_type
 
 
 def declared_by_pronom(declared: str, match: PronomMatch | None) -> bool:
-    """Whether a declared @MIMETYPE is one PRONOM gives for the format siegfried identified."""
+    """Whether a declared @MIMETYPE agrees with the format siegfried identified: it is one PRONOM
+    gives for it, or PRONOM gives none to compare with."""
+    if match is None or not match.by_content:
+        return False
     wanted = declared.strip().lower().split(";", 1)[0].strip()
-    return match is not None and match.by_content and wanted in (m.lower() for m in match.mimetypes)
+    return not match.mimetypes or wanted in (m.lower() for m in match.mimetypes)
 
 
 def probe_findings(package: SipPackage, probes: FileProbes) -> list[Finding]:

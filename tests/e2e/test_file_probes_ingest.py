@@ -8,8 +8,8 @@ from pathlib import Path
 from archive_service.config import ToolSettings
 from archive_service.tools.pronom import siegfried_binary
 from tests.fixtures import media
-from tests.fixtures.cli import CliRunner
 from tests.fixtures.clamd import EICAR, running_clamd
+from tests.fixtures.cli import CliRunner
 from tests.fixtures.requirements import missing
 from tests.fixtures.sip_builder import DataFile, DocSpec, SipBuilder, blank_pdf, default_document, valid_sip
 

@@ -116,6 +116,22 @@ def test_declared_mimetype_neither_libmagic_nor_pronom_gives_is_file_format_mism
     assert "audio/x-ms-wma" in _only(report, "file.format.mismatch").message_en
 
 
+def test_a_format_only_pronom_knows_is_judged_against_the_list(tools: ToolSettings, tmp_path: Path) -> None:
+    """Apple Core Audio: libmagic says application/octet-stream, siegfried fmt/416 from its bytes."""
+    caf = media.tone(tmp_path / "media", "ghi_am.caf")
+    report = _judge(tmp_path, _package([DataFile("ghi_am.caf", caf, "audio/x-caf")]))
+    assert _rules(report) == {"file.format.not_allowed"}
+    assert "fmt/416" in _only(report, "file.format.not_allowed").message_en
+
+
+def test_bytes_neither_libmagic_nor_pronom_knows_are_file_format_identify(tools: ToolSettings, tmp_path: Path) -> None:
+    wavpack = media.tone(tmp_path / "media", "ghi_am.wv")
+    report = _judge(tmp_path, _package([DataFile("ghi_am.wv", wavpack, "audio/x-wavpack")]))
+    assert _rules(report) == {"file.format.identify"}
+    message = _only(report, "file.format.identify")
+    assert "libmagic" in message.message_en and "PRONOM: no signature matches" in message.message_en
+
+
 # ---- file.media.bitrate (MediaInfo) ------------------------------------------------------------------
 
 
