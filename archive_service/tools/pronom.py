@@ -64,11 +64,18 @@ class PronomReport:
 
 
 def siegfried_binary(tools: ToolSettings) -> Path | None:
-    """The `sf` to run: the configured one, the one `siegfried.sh` built into the cache, or PATH's."""
-    candidates = [tools.siegfried, tools.cache_dir / "go" / "bin" / "sf"]
+    """The `sf` to run: the configured one (which must exist), the one `siegfried.sh` built into
+    the cache, or PATH's; None when there is none."""
+    if tools.siegfried is not None:
+        if not tools.siegfried.is_file():
+            raise MissingDependencyError(
+                f"Không có siegfried tại {tools.siegfried} (ARCHIVE_TOOLS__SIEGFRIED); cài bằng: {INSTALL_COMMAND}",
+                f"No siegfried at {tools.siegfried} (ARCHIVE_TOOLS__SIEGFRIED); install it with: {INSTALL_COMMAND}",
+            )
+        return tools.siegfried
+    cached = tools.cache_dir / "go" / "bin" / "sf"
     on_path = shutil.which("sf")
-    candidates.append(Path(on_path) if on_path else None)
-    return next((c for c in candidates if c is not None and c.is_file()), None)
+    return cached if cached.is_file() else Path(on_path) if on_path else None
 
 
 def identify_pronom(paths: Sequence[Path], tools: ToolSettings) -> PronomReport | None:

@@ -70,3 +70,15 @@ def test_a_clean_package_is_stored_with_the_scanners_virus_check(
     assert run.code == 0, run.stdout + run.stderr
     scans = _events(archive_home, "virus check")
     assert scans and {(outcome, agent.startswith("ClamAV ")) for _, outcome, agent, _ in scans} == {("success", True)}
+
+
+def test_a_configured_scanner_that_is_down_leaves_the_transfer_failed_and_retryable(
+    cli: CliRunner, archive_home: Path, tmp_path: Path
+) -> None:
+    package = _package([DataFile("ghi_chu.txt", "Ghi chú".encode(), "text/plain")])
+    run = cli("ingest", str(package.write_dir(tmp_path)), "--json", env={"ARCHIVE_CLAMAV": str(tmp_path / "gone.sock")})
+    assert run.code == 6, run.stdout + run.stderr
+    assert "ClamAV" in run.stdout + run.stderr
+    with sqlite3.connect(archive_home / "catalog.sqlite3") as db:
+        assert db.execute("select status, retryable from transfer").fetchall() == [("failed", 1)]
+        assert db.execute("select count(*) from dossier").fetchone() == (0,)

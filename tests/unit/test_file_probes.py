@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive_service.config import Settings, ToolSettings
-from archive_service.errors import BackendUnavailableError
+from archive_service.errors import BackendUnavailableError, MissingDependencyError
 from archive_service.pipeline.steps.identify import format_model
 from archive_service.pipeline.virus_events import NOT_PERFORMED, virus_check_events
 from archive_service.tools.clamav import Clamd
@@ -93,7 +93,10 @@ def test_identify_records_siegfried_for_premis_and_falls_back_to_libmagic_withou
     assert (model.puid, model.format_name, model.format_version) == ("fmt/40", "Microsoft Word Document", "97-2003")
     assert model.mimetype == "application/msword" and model.identified_by == pronom.agent and model.basis
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert identify_pronom([doc], ToolSettings(cache_dir=tmp_path, siegfried=tmp_path / "sf")) is None
+    assert identify_pronom([doc], ToolSettings(cache_dir=tmp_path)) is None
+    with pytest.raises(MissingDependencyError) as raised:  # a configured sf that is not there is an error
+        identify_pronom([doc], ToolSettings(cache_dir=tmp_path, siegfried=tmp_path / "sf"))
+    assert "siegfried.sh" in raised.value.message_en
     fallback = format_model(identify(doc), None, None)
     assert fallback.puid == "fmt/40" and fallback.identified_by.startswith("libmagic")
 
