@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def test_an_ingested_recording_carries_its_pronom_format_and_an_explicit_not_sca
     assert identified[2].startswith("siegfried 1.11.") and "fmt/134" in identified[3]
     with sqlite3.connect(archive_home / "catalog.sqlite3") as db:
         assert db.execute("select puid from file where name like '%ghi_am.mp3'").fetchall() == [("fmt/134",)]
+        (output,) = db.execute("select output from transfer_step where name = 'identify'").fetchone()
+    (recorded,) = json.loads(output)["formats"].values()
+    assert recorded["puid"] == "fmt/134" and recorded["format_name"] == "MPEG 1/2 Audio Layer 3"
+    assert recorded["identified_by"].startswith("siegfried 1.11.") and "byte match" in recorded["basis"]
     scans = _events(archive_home, "virus check")
     assert scans and {(outcome, "not scanned" in detail) for _, outcome, _, detail in scans} == {
         ("not performed", True)
