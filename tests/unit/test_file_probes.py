@@ -179,6 +179,14 @@ def test_video_at_2000_kbps_passes(tools: ToolSettings, tmp_path: Path) -> None:
     assert report.findings == [], [f.to_dict() for f in report.findings]
 
 
+def test_a_recording_whose_streams_cannot_be_read_is_file_media_bitrate(tools: ToolSettings, tmp_path: Path) -> None:
+    """One MPEG audio frame header, then nothing: libmagic says audio/mpeg, MediaInfo finds no stream."""
+    junk = b"\xff\xfb\x50\xc4" + bytes(300)
+    report = _judge(tmp_path, _package([DataFile("ghi_am.mp3", junk, "audio/mpeg")]))
+    assert _rules(report) == {"file.media.bitrate"}
+    assert "no audio or video stream" in _only(report, "file.media.bitrate").message_en
+
+
 # ---- file.virus (clamd) ------------------------------------------------------------------------------
 
 
