@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from archive_service.config import ToolSettings
 from archive_service.tools.pronom import siegfried_binary
 from tests.fixtures import media
@@ -13,6 +15,8 @@ from tests.fixtures.clamd import EICAR, running_clamd
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.requirements import missing
 from tests.fixtures.sip_builder import DataFile, DocSpec, SipBuilder, blank_pdf, default_document, valid_sip
+
+pytestmark = pytest.mark.slow
 
 
 def _package(files: list[DataFile]) -> SipBuilder:
