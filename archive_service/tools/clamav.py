@@ -25,6 +25,7 @@ CHUNK_BYTES = 1024 * 1024
 # ClamAV scans nothing beyond 2 GiB whatever its settings (MaxScanSize/MaxFileSize/StreamMaxLength).
 CLAMAV_MAX_BYTES = 2**31 - 1
 TIMEOUT_SECONDS = 120.0
+SLOWEST_SCAN_BYTES_PER_SECOND = 2_000_000  # the reply may take this long per byte with a full database
 _REPLY_LIMIT = 64 * 1024
 _LIMIT_ALERT = "Heuristics.Limits.Exceeded"
 
@@ -65,6 +66,12 @@ class Clamd:
                 conn.sendall(struct.pack("!L", 0))
             except (BrokenPipeError, ConnectionResetError):
                 pass  # clamd stops reading past StreamMaxLength and has said why: read its reply
+            except OSError as exc:  # a timeout or a dropped link while sending
+                raise BackendUnavailableError(
+                    f"Gửi tệp tới trình quét virus ClamAV thất bại: {exc}",
+                    f"Sending the file to the ClamAV virus scanner failed: {exc}",
+                ) from exc
+            conn.settimeout(self.timeout + size / SLOWEST_SCAN_BYTES_PER_SECOND)  # clamd scans after the last byte
             return _verdict(_reply(conn))
 
     def _connect(self) -> socket.socket:
