@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # siegfried (`sf`): PRONOM format identification for the identify step and PREMIS, built from source.
 #
-#   scripts/services/siegfried.sh install    build the pinned sf once (15-60 s cold)
+#   scripts/services/siegfried.sh install    build the pinned sf once (about 1.5 min cold on 2 busy cores)
 #   scripts/services/siegfried.sh path       print the sf binary's path (exit 3 if absent)
 #
 # `-tags static` embeds the PRONOM signature file in the binary, so sf works offline and never
