@@ -17,8 +17,8 @@ import magic
 from archive_service.config import Settings
 from archive_service.packages.sip import SipPackage
 from archive_service.tools.clamav import Clamd, ScanResult
-from archive_service.tools.media import MediaFile, MediaStream, mediainfo_version, probe_media
-from archive_service.tools.pronom import PronomMatch, PronomReport, identify_pronom
+from archive_service.tools.media import MediaFile, MediaStream, probe_media
+from archive_service.tools.pronom import PronomMatch, identify_pronom
 from ingest_rules.catalogue import finding
 from ingest_rules.file_profile import FileRules, load_file_rules
 from ingest_rules.findings import Finding
@@ -43,10 +43,8 @@ class VirusScan:
 class FileProbes:
     """What the probes found, by path inside the package."""
 
-    pronom: PronomReport | None
-    formats: dict[str, PronomMatch]
+    formats: dict[str, PronomMatch]  # empty when siegfried is not installed
     media: dict[str, MediaFile]
-    media_tool: str
     virus: VirusScan
 
 
@@ -60,13 +58,7 @@ def probe_files(package: SipPackage, settings: Settings) -> FileProbes:
     probed = probe_media(list(media_paths.values()))
     media = {path: probed[p] for path, p in media_paths.items() if p in probed}
     every_file = sorted(set(package.files) | set(record_files))
-    return FileProbes(
-        pronom=pronom,
-        formats=formats,
-        media=media,
-        media_tool=f"MediaInfo {mediainfo_version()}" if media_paths else "",
-        virus=scan_files(package.root, every_file, settings.clamav),
-    )
+    return FileProbes(formats=formats, media=media, virus=scan_files(package.root, every_file, settings.clamav))
 
 
 def scan_files(root: Path, paths: list[str], address: str | None) -> VirusScan:

@@ -13,14 +13,12 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from archive_service.errors import MissingDependencyError
 
 INSTALL_COMMAND = "bash scripts/install-system-deps.sh"
-TOOL = "MediaInfo"
 _SECONDS_PER_FILE = 60.0
 
 
@@ -49,16 +47,6 @@ class MediaFile:
 def mediainfo_binary() -> Path | None:
     found = shutil.which("mediainfo")
     return Path(found) if found else None
-
-
-@cache
-def mediainfo_version() -> str:
-    """e.g. "23.04"; "" when mediainfo is absent."""
-    binary = mediainfo_binary()
-    if binary is None:
-        return ""
-    done = subprocess.run([str(binary), "--Version"], capture_output=True, text=True, check=False, timeout=30)
-    return done.stdout.rsplit("v", 1)[-1].strip() if "v" in done.stdout else ""
 
 
 def probe_media(paths: Sequence[Path]) -> dict[Path, MediaFile]:
