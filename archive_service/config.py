@@ -29,6 +29,7 @@ class ToolSettings(BaseModel):
 
     cache_dir: Path = Path.home() / ".cache" / "archive-service"
     ghostscript: Path | None = None
+    siegfried: Path | None = None  # `sf`; else the one scripts/services/siegfried.sh built, else PATH's
 
 
 class SignatureSettings(BaseModel):
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     limits: PackageLimits = PackageLimits()
     tools: ToolSettings = ToolSettings()
     signatures: SignatureSettings = SignatureSettings()
+    # clamd to scan every file with (file.virus): a unix socket path or host:port; None: not scanned
+    clamav: str | None = None
 
     @property
     def resolved_home(self) -> Path:

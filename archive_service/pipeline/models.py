@@ -71,9 +71,14 @@ class ValidateOutput(Frozen):
 
 
 class FormatModel(Frozen):
+    """A file's format for PREMIS: `identified_by` is the tool, version and signature set."""
+
     mimetype: str
     format_name: str
     puid: str
+    format_version: str = ""
+    identified_by: str = ""
+    basis: str = ""
 
 
 class IdentifyOutput(Frozen):

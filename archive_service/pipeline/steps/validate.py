@@ -13,6 +13,7 @@ from archive_service.pipeline.models import (
     ValidateOutput,
 )
 from archive_service.pipeline.outcomes import TransferRejectedError, TransferTestedError
+from archive_service.pipeline.virus_events import virus_check_events
 from archive_service.validation import judge_staged
 
 RULES_AGENT = "archive-service-rules tt02-2019"
@@ -61,6 +62,7 @@ class ValidateStep:
                 RULES_AGENT,
                 files,
             ),
+            *virus_check_events(report.probes.virus if report.probes else None, tuple(staged.files)),
         )
         return ValidateOutput(
             profile=package.profile.id,
