@@ -59,7 +59,8 @@ class BuildAipStep:
         preserved = ctx.output(PreserveOutput)
         root = ctx.staged_root
         files: list[AipFile] = []
-        for staged in unpacked.files:
+        extracted = [f for item in validated.items for f in item.files if f.extracted_from is not None]
+        for staged in [*unpacked.files, *extracted]:
             fmt = formats.get(staged.path)
             files.append(
                 AipFile(

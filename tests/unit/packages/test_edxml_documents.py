@@ -1,0 +1,144 @@
+"""A document that arrived as an edXML file: validation opens it and judges its attachments as files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archive_service.config import Settings
+from archive_service.packages.edxml_documents import open_edxml_files
+from archive_service.packages.sip import read_sip
+from archive_service.packages.staging import stage_package
+from archive_service.validation import ValidationReport, check_package, validate_package
+from tests.fixtures.edxml_builder import b64, edxml_packet, header_for, sip_with_edxml, zip_bytes
+from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, blank_pdf
+
+ATTACHMENT = "representations/rep1/data/cv.edxml.attachments/01/QD_1.zip/QD_1.pdf"
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not on this machine")
+
+
+def _judge(tmp_path: Path, builder: SipBuilder) -> ValidationReport:
+    return validate_package(builder.write_dir(tmp_path / "in"), Settings(home=tmp_path / "home"))
+
+
+def _rules(report: ValidationReport) -> set[str]:
+    return {f.rule for f in report.findings}
+
+
+def _with_attachment(pdf: bytes, **changes: str) -> SipBuilder:
+    builder = sip_with_edxml()
+    (document,) = builder.documents
+    fields = {**header_for(document.values), **changes}
+    packet = edxml_packet([("QD_1.zip", "application/zip", b64(zip_bytes({"QD_1.pdf": pdf})))], fields)
+    document.files = [DataFile("cv.edxml", packet, "text/xml")]
+    return builder
+
+
+def test_an_agreeing_packet_gives_its_attachments_to_the_document(tmp_path: Path) -> None:
+    report = check_package(
+        sip_with_edxml().write_dir(tmp_path / "in"), tmp_path / "work", Settings(home=tmp_path / "home")
+    )
+    assert report.valid and report.findings == [], [f.to_dict() for f in report.findings]
+    assert report.package is not None
+    (item,) = report.package.items
+    packet, attachment = item.files
+    assert packet.path == "representations/rep1/data/cv.edxml" and packet.extracted_from is None
+    assert attachment.path == ATTACHMENT
+    assert attachment.extracted_from == packet.path
+    assert (report.package.root / ATTACHMENT).read_bytes() == blank_pdf(1)
+    (opening,) = report.edxml
+    assert opening.header is not None and opening.header.code_notation == "QĐ-BNV"
+
+
+def test_the_file_rules_judge_the_attachments(tmp_path: Path) -> None:
+    """An unsigned born-digital PDF inside the packet is file.signature.missing on its own path."""
+    report = _judge(tmp_path, _with_attachment(blank_pdf(1, signed=False)))
+    (missing,) = [f for f in report.findings if f.rule == "file.signature.missing"]
+    assert missing.path == ATTACHMENT
+
+
+def test_the_page_count_is_checked_against_the_attached_pdf(tmp_path: Path) -> None:
+    builder = _with_attachment(blank_pdf(2))
+    report = _judge(tmp_path, builder)
+    assert any("PageAmount" in (f.field or "") for f in report.findings), [f.to_dict() for f in report.findings]
+
+
+def test_a_header_that_disagrees_with_the_metadata_is_file_edxml_mismatch(tmp_path: Path) -> None:
+    report = _judge(tmp_path, _with_attachment(blank_pdf(1), **{"Code/CodeNotation": "QĐ-TTg"}))
+    (mismatch,) = [f for f in report.findings if f.rule == "file.edxml.mismatch"]
+    assert mismatch.field == "CodeNotation" and "QĐ-TTg" in mismatch.message_vi
+    assert mismatch.path == "representations/rep1/data/cv.edxml"
+    assert not report.valid
+
+
+def test_an_attachment_folder_name_already_in_the_package_is_refused(tmp_path: Path) -> None:
+    folder = sip_with_edxml().write_dir(tmp_path / "in")
+    taken = folder / "representations/rep1/data/cv.edxml.attachments/x.pdf"
+    taken.parent.mkdir()
+    taken.write_bytes(blank_pdf(1))
+    report = validate_package(folder, Settings(home=tmp_path / "home"))
+    assert "pkg.archive.unsafe_path" in _rules(report)
+    assert any(f.path == "representations/rep1/data/cv.edxml.attachments" for f in report.findings)
+
+
+def test_opening_again_replaces_an_earlier_extraction(tmp_path: Path) -> None:
+    """A transfer resumed after a crash in validation opens the packets of the same staged package again."""
+    settings = Settings(home=tmp_path / "home")
+    staged = stage_package(sip_with_edxml().write_dir(tmp_path / "in"), tmp_path / "work", settings.limits)
+    for _ in range(2):
+        package = read_sip(staged, max_xml_bytes=settings.limits.max_xml_bytes).package
+        assert package is not None
+        openings, findings = open_edxml_files(package, settings.limits)
+        assert findings == [] and [len(o.attachments) for o in openings] == [1]
+
+
+@needs_corpus
+def test_the_malformed_corpus_packet_is_refused_with_its_parse_error(tmp_path: Path) -> None:
+    builder = sip_with_edxml((CORPUS / "edxml/truclienthong__edoc_MALFORMED.edxml").read_bytes())
+    report = _judge(tmp_path, builder)
+    assert _rules(report) == {"file.edxml.schema"}
+    (problem,) = report.findings
+    assert "line 74" in problem.message_en and "không đúng cú pháp XML" in problem.message_vi
+    assert report.package is not None and len(report.package.items[0].files) == 1
+
+
+@needs_corpus
+def test_an_sdk_sample_with_undeclared_prefixes_is_refused_and_the_prefix_named(tmp_path: Path) -> None:
+    """Decision 0015: the nested packet of edoc_new uses `xlink:` without declaring it; refused, not guessed."""
+    builder = sip_with_edxml((CORPUS / "edxml/truclienthong__edoc_new.edxml").read_bytes())
+    values = builder.documents[0].values
+    values.update(
+        CodeNumber="74fass22",
+        CodeNotation="VPCP-TTĐT",
+        IssuedDate="16/01/2019",
+        TypeName="Công văn",
+        OrganName="UBND xã Hòa Tiến - UBND huyện Hòa Vang - Thành phố Đà Nẵng",
+        Subject="V/v kết nối, liên thông phần mềm quản lý văn bản",
+    )
+    report = _judge(tmp_path, builder)
+    schema = [f for f in report.findings if f.rule == "file.edxml.schema"]
+    assert len(schema) == 1 and "file.edxml.mismatch" not in _rules(report)
+    assert "xmlns:xlink" in schema[0].message_en and "không khai báo" in schema[0].message_vi
+    assert not report.valid
+
+
+@needs_corpus
+@pytest.mark.parametrize(("code", "mismatch"), [("7816", False), ("7817", True)])
+def test_a_status_packet_must_answer_the_document_it_sits_in(tmp_path: Path, code: str, mismatch: bool) -> None:
+    """The corpus status 06 answers 7816/VPCP-TTĐT of 2015/09/30 (ResponseFor)."""
+    builder = sip_with_edxml()
+    builder.documents[0].values.update(CodeNumber=code, CodeNotation="VPCP-TTĐT", IssuedDate="30/09/2015")
+    fields = header_for(builder.documents[0].values)
+    zipped = b64(zip_bytes({"QD_1.pdf": blank_pdf(1)}))
+    builder.documents[0].files = [
+        DataFile("cv.edxml", edxml_packet([("QD_1.zip", "application/zip", zipped)], fields), "text/xml"),
+        DataFile("status_06.edxml", (CORPUS / "edxml/truclienthong__status_finish_06.edxml").read_bytes(), "text/xml"),
+    ]
+    report = _judge(tmp_path, builder)
+    found = [f for f in report.findings if f.rule == "file.edxml.mismatch"]
+    assert bool(found) is mismatch, [f.to_dict() for f in report.findings]
+    if mismatch:
+        assert found[0].path.endswith("status_06.edxml") and "ResponseFor/Code" in found[0].message_en
+    else:
+        assert report.valid, [f.to_dict() for f in report.findings]
