@@ -11,7 +11,9 @@ from archive_service.pipeline.models import (
     BuildAipOutput,
     EventRecord,
     IdentifyOutput,
+    PackageFileModel,
     PreserveOutput,
+    StagedFileModel,
     UnpackOutput,
     ValidateOutput,
 )
@@ -60,7 +62,8 @@ class BuildAipStep:
         root = ctx.staged_root
         files: list[AipFile] = []
         extracted = [f for item in validated.items for f in item.files if f.extracted_from is not None]
-        for staged in [*unpacked.files, *extracted]:
+        received: list[StagedFileModel | PackageFileModel] = [*unpacked.files, *extracted]
+        for staged in received:
             fmt = formats.get(staged.path)
             files.append(
                 AipFile(

@@ -11,7 +11,7 @@ from archive_service.packages.edxml_documents import open_edxml_files
 from archive_service.packages.sip import read_sip
 from archive_service.packages.staging import stage_package
 from archive_service.validation import ValidationReport, check_package, validate_package
-from tests.fixtures.edxml_builder import b64, edxml_packet, header_for, sip_with_edxml, zip_bytes
+from tests.fixtures.edxml_builder import SDK_SAMPLE_VALUES, b64, edxml_packet, header_for, sip_with_edxml, zip_bytes
 from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, blank_pdf
 
 ATTACHMENT = "representations/rep1/data/cv.edxml.attachments/01/QD_1.zip/QD_1.pdf"
@@ -107,15 +107,7 @@ def test_the_malformed_corpus_packet_is_refused_with_its_parse_error(tmp_path: P
 def test_an_sdk_sample_with_undeclared_prefixes_is_refused_and_the_prefix_named(tmp_path: Path) -> None:
     """Decision 0015: the nested packet of edoc_new uses `xlink:` without declaring it; refused, not guessed."""
     builder = sip_with_edxml((CORPUS / "edxml/truclienthong__edoc_new.edxml").read_bytes())
-    values = builder.documents[0].values
-    values.update(
-        CodeNumber="74fass22",
-        CodeNotation="VPCP-TTĐT",
-        IssuedDate="16/01/2019",
-        TypeName="Công văn",
-        OrganName="UBND xã Hòa Tiến - UBND huyện Hòa Vang - Thành phố Đà Nẵng",
-        Subject="V/v kết nối, liên thông phần mềm quản lý văn bản",
-    )
+    builder.documents[0].values.update(SDK_SAMPLE_VALUES)
     report = _judge(tmp_path, builder)
     schema = [f for f in report.findings if f.rule == "file.edxml.schema"]
     assert len(schema) == 1 and "file.edxml.mismatch" not in _rules(report)
