@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.fixtures.cli import CliRunner
+from archive_service.errors import MissingDependencyError
+from archive_service.packages.aip_validation import commons_ip2_validate, find_commons_ip2, validate_aip
+from tests.fixtures.cli import CliRunner, run_archive
 from tests.fixtures.edxml_builder import SDK_SAMPLE_VALUES, sip_with_edxml
 from tests.fixtures.sip_builder import CORPUS, blank_pdf
 
@@ -22,32 +26,60 @@ def _stored(home: Path) -> list[Path]:
     return [p for p in files if p.is_file() and not any(part.startswith(".") for part in p.relative_to(store).parts)]
 
 
-def test_an_edxml_document_is_ingested_with_its_attachments_and_the_packet_kept(
-    cli: CliRunner, archive_home: Path, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, dict[str, Any]]:
+    """An archive home holding one dossier whose document arrived as an edXML packet."""
     builder = sip_with_edxml()
     packet = builder.documents[0].files[0].content
-    run = cli("ingest", str(builder.write_zip(tmp_path)), "--json")
+    home = tmp_path_factory.mktemp("home")
+    run = run_archive(home, "ingest", str(builder.write_zip(tmp_path_factory.mktemp("pkg"))), "--json")
     assert run.code == 0, run.stdout + run.stderr
     receipt = run.json()
-    assert receipt["status"] == "accepted" and receipt["counts"] == {"dossiers": 1, "files": 1}  # type: ignore[index]
-    (document,) = receipt["documents"]  # type: ignore[index]
+    assert isinstance(receipt, dict)
+    return home, packet, receipt
+
+
+def test_the_receipt_lists_the_packet_its_attachment_and_the_copy(ingested: tuple[Path, bytes, dict[str, Any]]) -> None:
+    _, packet, receipt = ingested
+    assert receipt["status"] == "accepted" and receipt["counts"] == {"dossiers": 1, "files": 1}
+    (document,) = receipt["documents"]
     listed = {(f["role"], f["name"]): f for f in document["files"]}
     assert set(listed) == {("original", "cv.edxml"), ("original", "QD_1.pdf"), ("preservation", "QD_1.pdf")}
     assert listed["original", "cv.edxml"]["sha256"] == hashlib.sha256(packet).hexdigest()
     assert listed["original", "QD_1.pdf"]["sha256"] == hashlib.sha256(blank_pdf(1)).hexdigest()
     assert listed["preservation", "QD_1.pdf"]["puid"] == "fmt/477"
-    code = document["code"]
+
+
+def test_the_packet_is_kept_bit_for_bit_and_the_attachment_is_a_file_of_the_document(
+    ingested: tuple[Path, bytes, dict[str, Any]], tmp_path: Path
+) -> None:
+    home, packet, receipt = ingested
+    code = receipt["documents"][0]["code"]
     kept = tmp_path / "kept.edxml"
-    assert cli("get", code, "--original", "--file", "cv.edxml", "-o", str(kept)).code == 0
+    assert run_archive(home, "get", code, "--original", "--file", "cv.edxml", "-o", str(kept)).code == 0
     assert kept.read_bytes() == packet
     attachment = tmp_path / "QD_1.pdf"
-    assert cli("get", code, "--original", "--file", "QD_1.pdf", "-o", str(attachment)).code == 0
+    assert run_archive(home, "get", code, "--original", "--file", "QD_1.pdf", "-o", str(attachment)).code == 0
     assert attachment.read_bytes() == blank_pdf(1)
-    (premis,) = [p for p in _stored(archive_home) if p.name == "PREMIS.xml" and "replica" not in p.parts]
-    text = premis.read_text(encoding="utf-8")
-    assert "<premis:eventType>unpacking</premis:eventType>" in text and "QĐ-BNV" in text
-    assert cli("audit", "--json").code == 0
+    assert run_archive(home, "audit", "--json").code == 0
+
+
+def test_the_aip_records_the_unpacking_and_passes_its_checks(ingested: tuple[Path, bytes, dict[str, Any]]) -> None:
+    home, _, receipt = ingested
+    aip = home / "store" / "primary" / receipt["dossier"]["aip_id"]
+    assert (aip / "representations/rep1/data/cv.edxml").is_file()
+    assert (aip / "representations/rep1/data/cv.edxml.attachments/01/QD_1.zip/QD_1.pdf").read_bytes() == blank_pdf(1)
+    premis = (aip / "metadata/preservation/PREMIS.xml").read_text(encoding="utf-8")
+    assert "<premis:eventType>unpacking</premis:eventType>" in premis and "15/QĐ-BNV" in premis
+    assert validate_aip(aip) == []
+    try:
+        lib = find_commons_ip2()
+    except MissingDependencyError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(exc.message_en)
+        pytest.skip(exc.message_en)
+    report = commons_ip2_validate(aip, lib=lib)
+    assert report.valid and report.errors == (), report
 
 
 @pytest.mark.skipif(not EDXML.is_dir(), reason="the shared corpus is not on this machine")
