@@ -70,6 +70,7 @@ def open_edxml_files(package: SipPackage, limits: PackageLimits) -> tuple[list[E
             if opening is not None:
                 openings.append(opening)
                 files.extend(opening.attachments)
+        findings.extend(_status_only(item, [o for o in openings if o.document == item.metadata_path]))
         items.append(replace(item, files=tuple(files)))
     package.items = items
     return openings, findings
@@ -95,6 +96,24 @@ def _open_one(
         return EdxmlOpening(entry.path, item.metadata_path, header, ()), findings
     attachments = tuple(_package_file(root, entry, index, a) for index, a in enumerate(reading.attachments, 1))
     return EdxmlOpening(entry.path, item.metadata_path, header, attachments), findings
+
+
+def _status_only(item: ItemEntry, openings: list[EdxmlOpening]) -> list[Finding]:
+    """A document whose every file is a status packet has no content: `file.edxml.schema`."""
+    statuses = [o for o in openings if o.header is not None and o.header.kind == "status"]
+    if not item.files or len(statuses) != len(item.files):
+        return []
+    return [
+        finding(
+            "file.edxml.schema",
+            path=statuses[0].path,
+            message_vi="Văn bản chỉ có gói tin trạng thái edXML (StatusCode), không có nội dung văn bản; gói tin "
+            "trạng thái chỉ được kèm theo văn bản mà nó phản hồi",
+            message_en="The document has only edXML status packets (StatusCode) and no content; a status packet "
+            "can only accompany the document it answers",
+            obj=ObjectKind.FILE,
+        )
+    ]
 
 
 def _package_file(root: Path, packet: PackageFile, index: int, attachment: EdxmlAttachment) -> PackageFile:

@@ -134,3 +134,12 @@ def test_a_status_packet_must_answer_the_document_it_sits_in(tmp_path: Path, cod
         assert found[0].path.endswith("status_06.edxml") and "ResponseFor/Code" in found[0].message_en
     else:
         assert report.valid, [f.to_dict() for f in report.findings]
+
+
+@needs_corpus
+def test_a_document_made_only_of_status_packets_is_refused(tmp_path: Path) -> None:
+    builder = sip_with_edxml((CORPUS / "edxml/truclienthong__status_finish_06.edxml").read_bytes(), "status_06.edxml")
+    builder.documents[0].values.update(CodeNumber="7816", CodeNotation="VPCP-TTĐT", IssuedDate="30/09/2015")
+    report = _judge(tmp_path, builder)
+    (problem,) = [f for f in report.findings if f.rule == "file.edxml.schema"]
+    assert "no content" in problem.message_en and problem.path.endswith("status_06.edxml")
