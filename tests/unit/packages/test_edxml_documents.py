@@ -143,3 +143,11 @@ def test_a_document_made_only_of_status_packets_is_refused(tmp_path: Path) -> No
     report = _judge(tmp_path, builder)
     (problem,) = [f for f in report.findings if f.rule == "file.edxml.schema"]
     assert "no content" in problem.message_en and problem.path.endswith("status_06.edxml")
+
+
+def test_a_bare_edxml_file_is_not_a_package_and_says_where_it_belongs(tmp_path: Path) -> None:
+    bare = tmp_path / "cv.edxml"
+    bare.write_bytes(edxml_packet())
+    report = validate_package(bare, Settings(home=tmp_path / "home"))
+    (problem,) = report.findings
+    assert problem.rule == "pkg.archive.unreadable" and "representations/rep1/data/" in problem.message_en
