@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -107,4 +108,20 @@ def test_corpus_packets_that_cannot_be_read_are_refused_and_nothing_is_stored(
     with sqlite3.connect(archive_home / "catalog.sqlite3") as db:
         assert db.execute("select status from transfer").fetchall() == [("rejected",)]
         assert db.execute("select count(*) from dossier").fetchone() == (0,)
+    assert not any((archive_home / "work").iterdir())
+
+
+@pytest.mark.parametrize("point", ["after:validate", "after:identify"])
+def test_a_transfer_killed_after_opening_the_packet_resumes_with_its_attachments(
+    cli: CliRunner, archive_home: Path, tmp_path: Path, point: str
+) -> None:
+    package = sip_with_edxml().write_zip(tmp_path)
+    killed = cli("ingest", str(package), "--json", env={"ARCHIVE_FAULT_KILL_AT": point})
+    assert killed.code == -signal.SIGKILL, killed.stdout + killed.stderr
+    resumed = cli("ingest", str(package), "--json")
+    assert resumed.code == 0, resumed.stdout + resumed.stderr
+    names = {f["name"] for d in resumed.json()["documents"] for f in d["files"]}  # type: ignore[index]
+    assert names == {"cv.edxml", "QD_1.pdf"}
+    assert any(p.name == "QD_1.pdf" and "rep1" in p.parts for p in _stored(archive_home))
+    assert cli("audit", "--json").code == 0
     assert not any((archive_home / "work").iterdir())
