@@ -39,6 +39,23 @@ class EdxmlOpening:
     attachments: tuple[PackageFile, ...]
 
 
+@dataclass
+class _Budget:
+    """What is left of the package limits once the package and earlier packets are counted, so
+    attachments of all packets together stay within one transfer's limits."""
+
+    bytes_left: int
+    entries_left: int
+
+    def limits(self, limits: PackageLimits) -> PackageLimits:
+        left = {"max_total_bytes": max(self.bytes_left, 0), "max_entries": max(self.entries_left, 0)}
+        return limits.model_copy(update=left)
+
+    def spend(self, files: tuple[PackageFile, ...]) -> None:
+        self.bytes_left -= sum(f.size for f in files)
+        self.entries_left -= len(files)
+
+
 def is_edxml(path: str) -> bool:
     """Whether a package file is an edXML packet (by its `.edxml` name, package-format.md)."""
     return path.casefold().endswith(".edxml")
@@ -59,17 +76,22 @@ def open_edxml_files(package: SipPackage, limits: PackageLimits) -> tuple[list[E
     findings: list[Finding] = []
     taken = set(package.files)
     items: list[ItemEntry] = []
+    budget = _Budget(
+        bytes_left=limits.max_total_bytes - sum(f.size for f in package.files.values()),
+        entries_left=limits.max_entries - len(package.files),
+    )
     for item in package.items:
         files: list[PackageFile] = []
         for entry in item.files:
             files.append(entry)
             if not is_edxml(entry.path):
                 continue
-            opening, found = _open_one(package.root, item, entry, limits, taken)
+            opening, found = _open_one(package.root, item, entry, budget.limits(limits), taken)
             findings.extend(found)
             if opening is not None:
                 openings.append(opening)
                 files.extend(opening.attachments)
+                budget.spend(opening.attachments)
         findings.extend(_status_only(item, [o for o in openings if o.document == item.metadata_path]))
         items.append(replace(item, files=tuple(files)))
     package.items = items

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from archive_service.config import Settings
+from archive_service.config import PackageLimits, Settings
 from archive_service.packages.edxml_documents import open_edxml_files
 from archive_service.packages.sip import read_sip
 from archive_service.packages.staging import stage_package
 from archive_service.validation import ValidationReport, check_package, validate_package
 from tests.fixtures.edxml_builder import SDK_SAMPLE_VALUES, b64, edxml_packet, header_for, sip_with_edxml, zip_bytes
-from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, blank_pdf
+from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, blank_pdf, valid_sip
 
 ATTACHMENT = "representations/rep1/data/cv.edxml.attachments/01/QD_1.zip/QD_1.pdf"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not on this machine")
@@ -151,3 +151,19 @@ def test_a_bare_edxml_file_is_not_a_package_and_says_where_it_belongs(tmp_path: 
     report = validate_package(bare, Settings(home=tmp_path / "home"))
     (problem,) = report.findings
     assert problem.rule == "pkg.archive.unreadable" and "representations/rep1/data/" in problem.message_en
+
+
+def test_the_attachments_of_all_packets_share_the_transfer_limits(tmp_path: Path) -> None:
+    """Two packets each within the limits, together beyond the entry count: the second is refused."""
+    builder = valid_sip((1, 1))
+    for document in builder.documents:
+        zipped = b64(zip_bytes({"QD.pdf": blank_pdf(1)}))
+        packet = edxml_packet([("QD.zip", "application/zip", zipped)], header_for(document.values))
+        document.files = [DataFile(f"cv{document.name}.edxml", packet, "text/xml")]
+    folder = builder.write_dir(tmp_path / "in")
+    files = sum(1 for p in folder.rglob("*") if p.is_file())
+    settings = Settings(home=tmp_path / "home", limits=PackageLimits(max_entries=files + 1))
+    report = validate_package(folder, settings)
+    (too_many,) = [f for f in report.findings if f.rule == "pkg.archive.too_large"]
+    assert too_many.path.startswith("representations/rep1/data/cv2.edxml")
+    assert [len(o.attachments) for o in report.edxml] == [1, 0]
