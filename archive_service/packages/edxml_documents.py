@@ -24,7 +24,10 @@ from archive_service.packages.edxml import EdxmlAttachment, EdxmlHeader, cross_c
 from archive_service.packages.sip import ItemEntry, PackageFile, SipPackage
 from ingest_rules.catalogue import finding
 from ingest_rules.findings import Finding, ObjectKind
+from storage.keys import MAX_KEY_BYTES
 
+MAX_PATH_BYTES = MAX_KEY_BYTES - 100
+"""An attachment's package path must leave room for the AIP id and a copy's suffix in a storage key."""
 ATTACHMENTS_SUFFIX = ".attachments"
 """The folder next to a packet that holds its attachments: `data/cv.edxml.attachments/...`."""
 
@@ -113,10 +116,11 @@ def _open_one(
         findings.extend(cross_check(header, item.values.values, entry.path))
     elif header is not None:
         findings.extend(cross_check_status(header, item.values.values, entry.path))
-    if not reading.ok:
+    attachments = tuple(_package_file(root, entry, index, a) for index, a in enumerate(reading.attachments, 1))
+    findings.extend(_too_long(a.path) for a in attachments if len(a.path.encode("utf-8")) > MAX_PATH_BYTES)
+    if any(f.is_error for f in findings):
         shutil.rmtree(target, ignore_errors=True)
         return EdxmlOpening(entry.path, item.metadata_path, header, ()), findings
-    attachments = tuple(_package_file(root, entry, index, a) for index, a in enumerate(reading.attachments, 1))
     return EdxmlOpening(entry.path, item.metadata_path, header, attachments), findings
 
 
@@ -147,6 +151,18 @@ def _package_file(root: Path, packet: PackageFile, index: int, attachment: Edxml
         # a ZIP member's type is only guessed from its name: nothing declared to compare
         mimetype=attachment.content_type if attachment.content_id is not None else None,
         extracted_from=packet.path,
+    )
+
+
+def _too_long(path: str) -> Finding:
+    return finding(
+        "pkg.archive.unsafe_path",
+        path=path,
+        message_vi=f"Đường dẫn tệp đính kèm dài quá {MAX_PATH_BYTES} byte "
+        "(các tệp nén lồng nhau quá sâu hoặc tên quá dài)",
+        message_en=f"The attachment path is longer than {MAX_PATH_BYTES} bytes "
+        "(containers nested too deep or names too long)",
+        obj=ObjectKind.FILE,
     )
 
 

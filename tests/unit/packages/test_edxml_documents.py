@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archive_service.config import PackageLimits, Settings
-from archive_service.packages.edxml_documents import open_edxml_files
+from archive_service.packages.edxml_documents import MAX_PATH_BYTES, open_edxml_files
 from archive_service.packages.sip import read_sip
 from archive_service.packages.staging import stage_package
 from archive_service.validation import ValidationReport, check_package, validate_package
@@ -167,3 +167,22 @@ def test_the_attachments_of_all_packets_share_the_transfer_limits(tmp_path: Path
     (too_many,) = [f for f in report.findings if f.rule == "pkg.archive.too_large"]
     assert too_many.path.startswith("representations/rep1/data/cv2.edxml")
     assert [len(o.attachments) for o in report.edxml] == [1, 0]
+
+
+def test_an_attachment_path_too_long_for_a_storage_key_is_refused(tmp_path: Path) -> None:
+    """Names of ~190 bytes are fine alone; two zipped packets deep, the path outgrows a storage key."""
+    name = "Công văn " + "rất dài " * 18
+    packet = edxml_packet([(f"{name}.pdf", "application/pdf", b64(blank_pdf(1)))])
+    packet = edxml_packet([(f"{name}.zip", "application/zip", b64(zip_bytes({f"{name}.edxml": packet})))])
+    builder = sip_with_edxml()
+    (document,) = builder.documents
+    outer = edxml_packet(
+        [(f"{name}.zip", "application/zip", b64(zip_bytes({f"{name}.edxml": packet})))], header_for(document.values)
+    )
+    document.files = [DataFile("cv.edxml", outer, "text/xml")]
+    report = _judge(tmp_path, builder)
+    found = [f for f in report.findings if f.rule == "pkg.archive.unsafe_path"]
+    assert len(found) == 1, [(f.rule, f.path[-80:], f.message_en[:200]) for f in report.findings]
+    (too_long,) = found
+    assert f"longer than {MAX_PATH_BYTES} bytes" in too_long.message_en
+    assert report.package is not None and len(report.package.items[0].files) == 1
