@@ -717,7 +717,8 @@ def _pil_colour(image: Image.Image) -> str:
         return "grey"
     if image.mode == "P":
         palette = image.getpalette() or []
-        used = {c for c, _ in (image.getcolors(256) or [])}
+        # getcolors gives (count, palette index) pairs for a palette image
+        used = {index for _, index in (image.getcolors(256) or []) if isinstance(index, int)}
         entries = [tuple(palette[i * 3 : i * 3 + 3]) for i in used if i * 3 + 2 < len(palette)]
         if entries and all(r == g == b for r, g, b in entries):
             return "bilevel" if len(entries) <= 2 else "grey"

@@ -18,6 +18,7 @@ from typing import Protocol
 from archive_service.config import Settings
 from archive_service.file_checks import check_files
 from archive_service.file_probes import FileProbes, probe_files, probe_findings
+from archive_service.packages.edxml_documents import EdxmlOpening, open_edxml_files
 from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
 from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.tools.pdf_info import pdf_page_count
@@ -53,6 +54,7 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     package: SipPackage | None = None
     probes: FileProbes | None = None
+    edxml: list[EdxmlOpening] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -119,6 +121,8 @@ def judge_staged(
         return report
     report.profile = package.profile.id
     report.package = package
+    report.edxml, edxml_findings = open_edxml_files(package, settings.limits)
+    report.findings.extend(edxml_findings)
     code = package.dossier_values.get("FileCode") or ""
     holds: Callable[[DocumentIdentity], bool] | None = None
     held: list[MetadataRecord] = []

@@ -41,6 +41,7 @@ class PackageFileModel(Frozen):
     sha256: str
     size: int
     mimetype: str | None
+    extracted_from: str | None = None  # an edXML attachment: the packet's path
 
 
 class ItemModel(Frozen):
