@@ -4,19 +4,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.api.conftest import OWN_ORG
-from tests.fixtures.cli import ARCHIVE, CliRunner
+from tests.fixtures.cli import CliRunner
+from tests.fixtures.live_server import live_server
 from tests.fixtures.sip_builder import valid_sip
 
 pytestmark = pytest.mark.slow
@@ -24,34 +22,10 @@ pytestmark = pytest.mark.slow
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "submit.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(archive_home: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "ARCHIVE_HOME": str(archive_home)}
-    process = subprocess.Popen(
-        [str(ARCHIVE), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/api/v1/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else b""
-                assert time.monotonic() < deadline, "archive serve did not start"
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with live_server(archive_home) as running:
+        yield running.base_url
 
 
 def test_users_key_prints_the_key_alone_on_the_last_line_and_stores_only_its_hash(
