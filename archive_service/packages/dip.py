@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ _STORED_TYPES = ("application/pdf", "image/", "audio/", "video/", "application/z
 
 
 def safe_component(name: str) -> str:
-    """One path component built from a sender's code or file name: no separators, no `..`."""
-    cleaned = _UNSAFE.sub("_", name).strip("._") or "_"
+    """One path component built from a sender's code or file name: NFC, no separators, no `..`."""
+    cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip("._") or "_"
     return cleaned[:150]
 
 
