@@ -181,7 +181,7 @@ def worker(concurrency: int | None) -> None:
     from archive_service.work_queue import DEFAULT_CONCURRENCY
     from archive_service.worker import run_worker
 
-    run_worker(_settings(), concurrency or DEFAULT_CONCURRENCY)
+    run_worker(_settings(), DEFAULT_CONCURRENCY if concurrency is None else concurrency)
 
 
 # -- intake -------------------------------------------------------------------------------------

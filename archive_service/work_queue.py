@@ -25,10 +25,11 @@ from huey.consumer import Consumer
 from huey.exceptions import ConfigurationError as HueyConfigurationError
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from archive_service import intake
 from archive_service.catalog.models import Transfer, TransferStep
+from archive_service.config import Settings
 from archive_service.errors import ArchiveError, BackendUnavailableError, ConfigurationError, MissingDependencyError
 from archive_service.pipeline.lease import abandoned
 from archive_service.states import TransferStatus
@@ -51,14 +52,17 @@ except ImportError:  # only the PostgreSQL queue needs it, and says so when chos
     pass
 
 
-def queue_dsn(services: Services) -> str | None:
+def queue_dsn(settings: Settings) -> str | None:
     """The libpq URL of the PostgreSQL queue, or None for the embedded queue."""
-    setting = services.settings.queue.strip()
+    setting = settings.queue.strip()
     if setting == EMBEDDED:
         return None
-    url = services.settings.catalog_url if setting == "postgresql" else setting
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
+    url = settings.catalog_url if setting == "postgresql" else setting
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() != "postgresql":
         raise ConfigurationError(
             "ARCHIVE_QUEUE phải là 'embedded', 'postgresql' (CSDL danh mục PostgreSQL) hoặc URL postgresql://",
             "ARCHIVE_QUEUE must be 'embedded', 'postgresql' (the PostgreSQL catalog) or a postgresql:// URL",
@@ -67,7 +71,7 @@ def queue_dsn(services: Services) -> str | None:
 
 
 def _open_huey(services: Services) -> Any:
-    dsn = queue_dsn(services)
+    dsn = queue_dsn(services.settings)
     options: dict[str, Any] = {"name": _QUEUE_NAME, "results": False, "utc": True}
     if dsn is None:
         return SqliteHuey(filename=str(services.settings.resolved_home / "queue.sqlite3"), **options)
@@ -101,7 +105,7 @@ class WorkQueue:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.distributed = queue_dsn(services) is not None
+        self.distributed = queue_dsn(services.settings) is not None
         self.huey = _open_huey(services)
         self._task = self.huey.task(name=TASK_NAME)(self._run)
         self._stop_sweeping = threading.Event()
