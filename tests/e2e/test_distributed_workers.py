@@ -27,26 +27,12 @@ from tests.catalog.conftest import PostgresServer, postgres_server  # noqa: F401
 from tests.contract.conftest import MINIO_PASSWORD, MINIO_USER, MinioServer, minio_server  # noqa: F401 -- fixture
 from tests.contract.test_search_index import opensearch_url  # noqa: F401 -- fixture
 from tests.fixtures.cli import ARCHIVE, run_archive
-from tests.fixtures.sip_builder import SipBuilder, valid_sip
+from tests.fixtures.numbered_sips import numbered_sip
 
 pytestmark = pytest.mark.slow
 
 ORGANISATION = "000.00.00.G09"  # the creator agent of tests.fixtures.sip_builder packages
 FINAL = {"accepted", "rejected", "failed", "tested"}
-
-
-def numbered_sip(number: int) -> SipBuilder:
-    """A valid dossier of its own: FileCode, DocCodes and document numbers carry `number`."""
-    builder = valid_sip((1, 1))
-    builder.dossier["FileNotation"] = f"{number:02d}.TCCB"
-    code = ".".join(builder.dossier[p] for p in ("Identifier", "OrganId", "FileCatalog", "FileNotation"))
-    builder.dossier["FileCode"] = code
-    for ordinal, document in enumerate(builder.documents, start=1):
-        document.values["FileCode"] = code
-        document_number = 100 + 10 * number + ordinal
-        document.values["CodeNumber"] = str(document_number)
-        document.values["DocCode"] = f"000.00.00.G09.2019.{document_number:04d}"
-    return builder
 
 
 def _free_port() -> int:
