@@ -24,19 +24,18 @@ def run_worker(settings: Settings, concurrency: int) -> None:
     )
     if concurrency < 1:
         raise ConfigurationError("--concurrency phải ít nhất là 1", "--concurrency must be at least 1")
-    services = build_services(settings)
+    # Services are not closed at the end: after SIGTERM, transfer threads may still be running
+    # until the process exits, and closing the index or catalog under them could end their
+    # transfer as failed instead of leaving it (with its lease) for another worker to resume.
+    queue = WorkQueue(build_services(settings))
+    consumer = queue.consumer(concurrency)
+    logging.getLogger("archive_service.worker").info(
+        "Tiến trình xử lý sẵn sàng / worker ready: %d thread(s), %s queue",
+        concurrency,
+        "PostgreSQL" if queue.distributed else "embedded",
+    )
+    queue.start_sweeping()
     try:
-        queue = WorkQueue(services)
-        consumer = queue.consumer(concurrency)
-        logging.getLogger("archive_service.worker").info(
-            "Tiến trình xử lý sẵn sàng / worker ready: %d thread(s), %s queue",
-            concurrency,
-            "PostgreSQL" if queue.distributed else "embedded",
-        )
-        queue.start_sweeping()
-        try:
-            consumer.run()
-        finally:
-            queue.stop_sweeping()
+        consumer.run()
     finally:
-        services.close()
+        queue.stop_sweeping()
