@@ -92,6 +92,13 @@ def materialise(services: Services, transfer: Transfer) -> None:
     """
     area = _area(services)
     if area is None:
+        if not Path(transfer.source_path).is_file():
+            raise BackendUnavailableError(
+                f"Tiến trình này không đọc được gói tải lên {transfer.source_path}: đặt ARCHIVE_UPLOADS "
+                "hoặc chia sẻ thư mục incoming của máy chủ",
+                f"This worker cannot read the upload {transfer.source_path}: set ARCHIVE_UPLOADS, "
+                "or share the server's incoming folder",
+            )
         return
     target = local_upload(services, transfer.id)
     if not target.exists():

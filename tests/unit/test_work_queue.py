@@ -18,6 +18,7 @@ from archive_service.catalog.models import Transfer
 from archive_service.config import Settings
 from archive_service.errors import ConfigurationError
 from archive_service.pipeline.lease import abandoned, owner_id
+from archive_service.transfer_tasks import process_upload
 from archive_service.wiring import Services, build_services
 from archive_service.work_queue import WorkQueue, queue_dsn
 from tests.fixtures.cli import CliRunner
@@ -59,21 +60,30 @@ def services(tmp_path: Path) -> Iterator[Services]:
     built.close()
 
 
+def _enqueue(services: Services, transfer_id: str, upload: Path) -> None:
+    intake.enqueue(
+        services, transfer_id, upload, submitter="s", submitter_org=None, profile=None,
+        idempotency_key=None, body_sha256="0" * 64, body_size=2,
+    )
+
+
 def test_a_sweep_queues_an_abandoned_upload_once_and_leaves_live_ones(services: Services, tmp_path: Path) -> None:
     upload = tmp_path / "upload.zip"
     upload.write_bytes(b"PK")
-    for transfer_id, owner in (("dead", f"{socket.gethostname()}:{_dead_pid()}:x"), ("live", owner_id())):
-        intake.enqueue(
-            services, transfer_id, upload, submitter="s", submitter_org=None, profile=None,
-            idempotency_key=None, body_sha256="0" * 64, body_size=2,
-        )
+    leases = {
+        "dead": (f"{socket.gethostname()}:{_dead_pid()}:x", SOON),  # killed on this host
+        "silent": ("another-host:1:x", datetime.now(UTC) - timedelta(seconds=1)),  # elsewhere, expired
+        "live": (owner_id(), SOON),
+    }
+    for transfer_id, (owner, expires) in leases.items():
+        _enqueue(services, transfer_id, upload)
         with services.sessions() as session, session.begin():
             session.execute(
-                update(Transfer).where(Transfer.id == transfer_id).values(lease_owner=owner, lease_expires_at=SOON)
+                update(Transfer).where(Transfer.id == transfer_id).values(lease_owner=owner, lease_expires_at=expires)
             )
     queue = WorkQueue(services)
-    assert queue.sweep() == ["dead"]
-    assert queue.huey.pending_count() == 1
+    assert sorted(queue.sweep()) == ["dead", "silent"]
+    assert queue.huey.pending_count() == 2
     assert queue.sweep() == []  # the dead lease was cleared: not queued again at every sweep
     with services.sessions() as session:
         assert session.get(Transfer, "dead").lease_owner is None  # type: ignore[union-attr]
@@ -85,3 +95,11 @@ def test_archive_worker_refuses_a_wrong_setting_clearly(cli: CliRunner) -> None:
     assert zero.code == 1 and "--concurrency" in zero.stderr
     redis = cli("worker", env={"ARCHIVE_QUEUE": "redis://127.0.0.1:6379/0"})
     assert redis.code == 1 and "ARCHIVE_QUEUE" in redis.stderr, redis.stderr
+
+
+def test_an_upload_this_worker_cannot_read_fails_the_transfer_as_retryable(services: Services, tmp_path: Path) -> None:
+    _enqueue(services, "elsewhere", tmp_path / "on-another-host" / "upload.zip")
+    transfer = process_upload(services, "elsewhere")
+    assert transfer is not None and transfer.status == "failed" and transfer.retryable
+    assert "ARCHIVE_UPLOADS" in (transfer.error or {})["message_en"]
+    assert transfer.lease_owner is None
