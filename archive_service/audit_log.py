@@ -69,6 +69,7 @@ class AuditAction(StrEnum):
     KEY_IMPORT = "key_import"
     LOG_VERIFY = "log_verify"
     RECEIPT_VERIFY = "receipt_verify"
+    LEGAL_HOLD = "legal_hold"
 
 
 @dataclass(frozen=True)

@@ -398,6 +398,29 @@ def audit(sample: int | None, repair: bool, report_file: Path | None, scheduled:
     sys.exit(ExitCode.OK if report.clean else ExitCode.INTEGRITY)
 
 
+@main.command()
+@click.argument("code")
+@click.option("--on/--off", "on", default=None,
+              help="đặt hoặc gỡ giữ pháp lý; bỏ trống để xem / place or lift the hold; omit to show it")
+@as_option
+@json_option
+@handles_errors
+def hold(code: str, on: bool | None, as_user: str | None, as_json: bool) -> None:
+    """Giữ pháp lý mọi đối tượng của hồ sơ ở mọi bản / Legal hold on a dossier's objects in every copy."""
+    from archive_service.legal_hold import legal_hold
+
+    services = _services()
+    with services.sessions() as session:
+        reader = users.reader_for(session, as_user, services.settings)
+    report = legal_hold(services, reader, code, on)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        for item in report.objects:
+            click.echo(f"  {item.describe()}")
+    sys.exit(ExitCode.INTEGRITY if report.missing else ExitCode.OK)
+
+
 @main.group()
 def log() -> None:
     """Nhật ký kiểm toán / The audit log."""

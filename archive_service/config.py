@@ -29,6 +29,7 @@ class ToolSettings(BaseModel):
 
     cache_dir: Path = Path.home() / ".cache" / "archive-service"
     ghostscript: Path | None = None
+    siegfried: Path | None = None  # `sf`; else the one scripts/services/siegfried.sh built, else PATH's
 
 
 class SignatureSettings(BaseModel):
@@ -60,9 +61,12 @@ class Settings(BaseSettings):
     keep_work_dirs: bool = False
     public_regimes: list[str] = ["Công khai"]
     audit_cycle_days: int = Field(default=30, gt=0)  # `archive audit --scheduled`, run daily
+    retention_permanent_years: int = Field(default=100, gt=0)  # object lock of "Vĩnh viễn" (0012)
     limits: PackageLimits = PackageLimits()
     tools: ToolSettings = ToolSettings()
     signatures: SignatureSettings = SignatureSettings()
+    # clamd to scan every file with (file.virus): a unix socket path or host:port; None: not scanned
+    clamav: str | None = None
 
     @property
     def resolved_home(self) -> Path:

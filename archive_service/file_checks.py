@@ -14,7 +14,7 @@ import io
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -28,8 +28,10 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
 
 from archive_service.config import Settings, SignatureSettings
+from archive_service.file_probes import UNKNOWN_TYPES, declared_by_pronom, identified_mimetype
 from archive_service.packages.sip import ItemEntry, PackageFile, SipPackage
 from archive_service.tools.identify import identify
+from archive_service.tools.pronom import PronomMatch
 from ingest_rules.catalogue import finding
 from ingest_rules.field_rules import fold
 from ingest_rules.file_profile import FileRules, load_file_rules, parse_version
@@ -39,7 +41,6 @@ from ingest_rules.findings import Finding
 for _name in ("pyhanko", "pyhanko_certvalidator"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
-_UNKNOWN_TYPES = frozenset({"", "application/octet-stream", "inode/x-empty", "application/x-empty"})
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/tiff", "image/gif"})
 _XREF_REPAIR = re.compile(r"file is damaged|reconstruct|xref", re.IGNORECASE)
 _CONTENT_ERROR = re.compile(r"\(content|stream data|content stream", re.IGNORECASE)
@@ -114,18 +115,24 @@ class FileCheckReport:
     signatures: dict[str, FileSignatures] = field(default_factory=dict)
 
 
-def check_files(package: SipPackage, settings: Settings) -> list[Finding]:
-    """Every `file.*` finding of the package's record files (rules.md "Files")."""
-    return inspect_files(package, settings).findings
+def check_files(
+    package: SipPackage, settings: Settings, formats: Mapping[str, PronomMatch] | None = None
+) -> list[Finding]:
+    """Every `file.*` finding of the package's record files (rules.md "Files"); `formats` are the
+    PRONOM matches by package path (`file_probes.probe_files`), when siegfried ran."""
+    return inspect_files(package, settings, formats).findings
 
 
-def inspect_files(package: SipPackage, settings: Settings) -> FileCheckReport:
+def inspect_files(
+    package: SipPackage, settings: Settings, formats: Mapping[str, PronomMatch] | None = None
+) -> FileCheckReport:
     """`check_files` plus the per-file signature results."""
     rules = load_file_rules(package.profile.id)
     report = FileCheckReport()
     for item in package.items:
         for entry in item.files:
-            _FileCheck(package.root, item, entry, rules, settings.signatures, report).run()
+            pronom = (formats or {}).get(entry.path)
+            _FileCheck(package.root, item, entry, rules, settings.signatures, report, pronom).run()
     return report
 
 
@@ -141,8 +148,10 @@ class _FileCheck:
         rules: FileRules,
         signatures: SignatureSettings,
         report: FileCheckReport,
+        pronom: PronomMatch | None = None,
     ) -> None:
         self.path = root / entry.path
+        self.pronom = pronom
         self.item = item
         self.entry = entry
         self.rules = rules
@@ -172,22 +181,24 @@ class _FileCheck:
     def _format(self) -> str | None:
         """file.format.identify / mismatch / not_allowed; the identified MIME type if known."""
         try:
-            found = identify(self.path).mimetype
+            found = identified_mimetype(identify(self.path).mimetype, self.pronom)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             self.add("file.format.identify", f"không đọc được tệp ({reason})", f"the file cannot be read ({reason})")
             return None
-        if found in _UNKNOWN_TYPES:
+        if found in UNKNOWN_TYPES:
+            pronom = "; PRONOM: không khớp chữ ký nào" if self.pronom is not None else ""
+            pronom_en = "; PRONOM: no signature matches" if self.pronom is not None else ""
             self.add(
                 "file.format.identify",
-                f"không nhận dạng được định dạng (libmagic: {found or 'không rõ'})",
-                f"the format cannot be identified (libmagic: {found or 'unknown'})",
+                f"không nhận dạng được định dạng (libmagic: {found or 'không rõ'}{pronom})",
+                f"the format cannot be identified (libmagic: {found or 'unknown'}{pronom_en})",
             )
             return None
         declared = self.entry.mimetype
         extension = PurePosixPath(self.entry.path).suffix.lower().lstrip(".")
         problems_vi, problems_en = [], []
-        if declared and not self.rules.same_type(declared, found):
+        if declared and not self.rules.same_type(declared, found) and not declared_by_pronom(declared, self.pronom):
             problems_vi.append(f"METS khai báo @MIMETYPE “{declared}”")
             problems_en.append(f"the METS declares @MIMETYPE “{declared}”")
         allowed_extensions = self.rules.extensions_for(found)
@@ -706,7 +717,8 @@ def _pil_colour(image: Image.Image) -> str:
         return "grey"
     if image.mode == "P":
         palette = image.getpalette() or []
-        used = {c for c, _ in (image.getcolors(256) or [])}
+        # getcolors gives (count, palette index) pairs for a palette image
+        used = {index for _, index in (image.getcolors(256) or []) if isinstance(index, int)}
         entries = [tuple(palette[i * 3 : i * 3 + 3]) for i in used if i * 3 + 2 < len(palette)]
         if entries and all(r == g == b for r, g, b in entries):
             return "bilevel" if len(entries) <= 2 else "grey"

@@ -11,6 +11,8 @@ import hashlib
 import html
 import random
 import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,8 +23,12 @@ from archive_service import audit_log
 from archive_service.catalog.models import Event, StoredObject
 from archive_service.states import EventOutcome
 from archive_service.wiring import Services
-from storage.errors import IntegrityMismatch, ObjectNotFound, StorageError
-from storage.protocol import ObjectStore
+from storage.errors import IntegrityMismatch, ObjectNotFound, OperationNotSupported, StorageError
+from storage.protocol import LockingStore, ObjectStore
+
+HASH_WORKERS = 4
+"""Objects audited at once (I/O and hashing overlap; two cores are enough to gain)."""
+_BATCH = 256
 
 
 @dataclass
@@ -60,6 +66,22 @@ def _check(store: ObjectStore, key: str, expected: str) -> str | None:
         return "unreadable"
 
 
+def _hashed(copies: Sequence[ObjectStore], objects: Sequence[tuple[str, str]]) -> Iterator[dict[str, str | None]]:
+    """What each copy holds of each object, in order: the SHA-256 found, or None when missing.
+
+    `HASH_WORKERS` objects are read and hashed at a time: sockets, files and `hashlib` release
+    the GIL, so the reads of one object overlap the hashing of another and hashing uses every
+    core. Objects are taken `_BATCH` at a time, so memory does not grow with the holding.
+    """
+
+    def check(item: tuple[str, str]) -> dict[str, str | None]:
+        return {store.name: _check(store, item[0], item[1]) for store in copies}
+
+    with ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="audit") as pool:
+        for start in range(0, len(objects), _BATCH):
+            yield from pool.map(check, objects[start : start + _BATCH])
+
+
 def in_daily_slice(key: str, cycle_days: int, day: date) -> bool:
     """Whether `key` is audited on `day` when a full cycle must cover the holding in `cycle_days`.
 
@@ -88,8 +110,7 @@ def run_audit(
     report = AuditReport()
     copies = services.store.copies
     events: list[Event] = []
-    for key, expected in objects:
-        found = {store.name: _check(store, key, expected) for store in copies}
+    for (key, expected), found in zip(objects, _hashed(copies, objects), strict=True):
         for store in copies:
             report.checked += 1
             value = found[store.name]
@@ -131,11 +152,23 @@ def run_audit(
 
 def _repair(bad: ObjectStore, good: ObjectStore, key: str, expected: str) -> bool:
     try:
+        until = _retention_of(good, key)
         with good.open(key) as stream:
-            bad.repair(key, stream, expected)
+            bad.repair(key, stream, expected, retain_until=until)
     except StorageError:
         return False
     return bad.hash_object(key) == expected
+
+
+def _retention_of(good: ObjectStore, key: str) -> datetime | None:
+    """The lock end of the good copy's object, so the repaired one is locked as long (0012);
+    None (the store's default) when the good copy keeps no locks."""
+    if not isinstance(good, LockingStore):
+        return None
+    try:
+        return good.lock_state(key).retain_until
+    except OperationNotSupported:
+        return None
 
 
 def _event(key: str, copy: str, source: str) -> Event:

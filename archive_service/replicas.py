@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from archive_service.errors import BackendUnavailableError, IntegrityError, NotFoundError
@@ -17,6 +18,14 @@ from storage.errors import IntegrityMismatch, ObjectNotFound, StorageUnavailable
 from storage.protocol import ObjectStore
 
 CHUNK = 1024 * 1024
+
+
+def store_unavailable(name: str, exc: StorageUnavailable) -> BackendUnavailableError:
+    """The bilingual, retryable error for a copy that cannot be reached."""
+    return BackendUnavailableError(
+        f"Kho lưu trữ đối tượng '{name}' không truy cập được; chạy lại khi kho hoạt động trở lại: {exc}",
+        f"The object store '{name}' is unavailable; run again when it is back: {exc}",
+    )
 
 
 class ReplicatedStore:
@@ -27,17 +36,15 @@ class ReplicatedStore:
             raise ValueError("at least two independent copies are required (Circular 02/2019 Art. 8)")
         self.copies = list(copies)
 
-    def put_file(self, key: str, source: Path, sha256: str) -> None:
-        """Store `source` under `key` in every copy and check each copy's recorded SHA-256."""
+    def put_file(self, key: str, source: Path, sha256: str, retain_until: datetime | None = None) -> None:
+        """Store `source` under `key` in every copy and check each copy's recorded SHA-256;
+        copies with object lock keep a new object locked until `retain_until`."""
         for store in self.copies:
             try:
                 with source.open("rb") as stream:
-                    info = store.put(key, stream, sha256)
+                    info = store.put(key, stream, sha256, retain_until=retain_until)
             except StorageUnavailable as exc:
-                raise BackendUnavailableError(
-                    f"Kho lưu trữ đối tượng '{store.name}' không truy cập được: {exc}",
-                    f"The object store '{store.name}' is unavailable: {exc}",
-                ) from exc
+                raise store_unavailable(store.name, exc) from exc
             except IntegrityMismatch as exc:
                 raise IntegrityError(
                     f"Đối tượng '{key}' trong bản '{store.name}' khác mã băm mong đợi",

@@ -17,6 +17,8 @@ from typing import Protocol
 
 from archive_service.config import Settings
 from archive_service.file_checks import check_files
+from archive_service.file_probes import FileProbes, probe_files, probe_findings
+from archive_service.packages.edxml_documents import EdxmlOpening, open_edxml_files
 from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
 from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.tools.pdf_info import pdf_page_count
@@ -51,6 +53,8 @@ class ValidationReport:
     profile: str
     findings: list[Finding] = field(default_factory=list)
     package: SipPackage | None = None
+    probes: FileProbes | None = None
+    edxml: list[EdxmlOpening] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -117,6 +121,8 @@ def judge_staged(
         return report
     report.profile = package.profile.id
     report.package = package
+    report.edxml, edxml_findings = open_edxml_files(package, settings.limits)
+    report.findings.extend(edxml_findings)
     code = package.dossier_values.get("FileCode") or ""
     holds: Callable[[DocumentIdentity], bool] | None = None
     held: list[MetadataRecord] = []
@@ -129,7 +135,9 @@ def judge_staged(
                 for doc_code, values in catalog.held_documents(code)
             ]
     report.findings.extend(_metadata_findings(package, holds, held))
-    report.findings.extend(check_files(package, settings))
+    report.probes = probe_files(package, settings)
+    report.findings.extend(check_files(package, settings, report.probes.formats))
+    report.findings.extend(probe_findings(package, report.probes))
     return report
 
 

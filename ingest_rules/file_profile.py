@@ -47,6 +47,9 @@ class FileRules:
     signature_max_modification: str
     placement_min_x: float
     placement_min_y: float
+    media_min_audio_kbps: float
+    media_min_video_kbps: float
+    media_bitrate_tolerance: float
 
     def accepts(self, mimetype: str) -> bool:
         return any(f.mimetype == mimetype for f in self.accepted_formats)
@@ -118,6 +121,9 @@ def _parse(data: Mapping[str, Any], where: str) -> FileRules:
             signature_max_modification=level,
             placement_min_x=float(data["placement_min_x"]),
             placement_min_y=float(data["placement_min_y"]),
+            media_min_audio_kbps=float(data["media_min_audio_kbps"]),
+            media_min_video_kbps=float(data["media_min_video_kbps"]),
+            media_bitrate_tolerance=float(data["media_bitrate_tolerance"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProfileDataError(f"{where} [files]: {exc!r}") from exc

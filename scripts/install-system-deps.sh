@@ -6,7 +6,7 @@ CACHE="${ARCHIVE_TOOL_CACHE:-$HOME/.cache/archive-service}"
 mkdir -p "$CACHE"
 
 need=()
-for pkg in libmagic1 tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng qpdf poppler-utils libreoffice-writer-nogui fonts-liberation2 fonts-dejavu-core fonts-noto-core; do
+for pkg in libmagic1 tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng qpdf poppler-utils libreoffice-writer-nogui fonts-liberation2 fonts-dejavu-core fonts-noto-core mediainfo clamav clamav-daemon; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -58,3 +58,7 @@ class ImmutableObject(StorageError):  # noqa: N818
 
     def __init__(self, key: str, message: str) -> None:
         super().__init__(key, message)
+
+
+class OperationNotSupported(StorageError):  # noqa: N818
+    """This store cannot do what was asked (e.g. a legal hold on a store without object lock)."""

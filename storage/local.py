@@ -39,6 +39,7 @@ import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -84,7 +85,11 @@ class LocalObjectStore:
 
     # -- the protocol ------------------------------------------------------------------------
 
-    def put(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+    def put(
+        self, key: str, stream: BinaryIO, expected_sha256: str, *, retain_until: datetime | None = None
+    ) -> ObjectInfo:
+        """See `ObjectStore.put`. `retain_until` is ignored: the filesystem has no retention, and
+        the store never deletes nor overwrites a committed object whatever the date (0012)."""
         key = validate_key(key)
         expected = normalise_sha256(expected_sha256)
         self._ensure_root()
@@ -150,7 +155,10 @@ class LocalObjectStore:
             except OSError as exc:
                 raise self._unavailable(f"cannot read {self._object_path(key)}", exc, key) from exc
 
-    def repair(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+    def repair(
+        self, key: str, stream: BinaryIO, expected_sha256: str, *, retain_until: datetime | None = None
+    ) -> ObjectInfo:
+        """See `ObjectStore.repair`; `retain_until` is ignored, as in `put`."""
         key = validate_key(key)
         expected = normalise_sha256(expected_sha256)
         self._ensure_root()

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from datetime import datetime
+from typing import BinaryIO, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +50,18 @@ class ObjectStore(Protocol):
         """Which copy this is ("primary", "replica", ...), as shown in audit reports."""
         ...
 
-    def put(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+    def put(
+        self, key: str, stream: BinaryIO, expected_sha256: str, *, retain_until: datetime | None = None
+    ) -> ObjectInfo:
         """Store the stream's bytes under `key`, in constant memory, if their SHA-256 is right.
 
         Raises `IntegrityMismatch` (and stores nothing) when the stream's SHA-256 differs, or when
         a different object already holds the key. Same key and same SHA-256: succeeds, changes
         nothing, and returns the stored object's info.
+
+        `retain_until` asks a store with retention (object lock) to keep a newly written object
+        locked until then; a store without retention ignores it (its objects are never deleted
+        through the application anyway), and an object already stored keeps its retention.
         """
         ...
 
@@ -89,16 +96,54 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def repair(self, key: str, stream: BinaryIO, expected_sha256: str) -> ObjectInfo:
+    def repair(
+        self, key: str, stream: BinaryIO, expected_sha256: str, *, retain_until: datetime | None = None
+    ) -> ObjectInfo:
         """Atomically put back verified bytes (and their fixity) for a damaged or missing object.
 
         The only rewrite the store allows. The stream is verified against `expected_sha256` (from
         the catalog, the source of truth) before anything is replaced; on a mismatch it raises
         `IntegrityMismatch` and leaves the stored object as it was. `ImmutableObject` if the
-        backend itself refuses the rewrite.
+        backend itself refuses the rewrite. `retain_until` as for `put`.
         """
         ...
 
     def health(self) -> None:
         """Return if the store is usable for reads and writes; raise `StorageUnavailable` if not."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    """The object lock of an object's current version: mode ("GOVERNANCE", "COMPLIANCE" or
+    None), the end of its retention (None if it has none) and whether a legal hold is on."""
+
+    mode: str | None
+    retain_until: datetime | None
+    legal_hold: bool
+
+
+@runtime_checkable
+class LockingStore(Protocol):
+    """What a store with object lock adds: legal holds (decision 0012). Optional: callers check
+    `isinstance(store, LockingStore)`; the local store has no such thing."""
+
+    def lock_state(self, key: str) -> LockState:
+        """The lock of the key's current version. `ObjectNotFound` if absent;
+        `OperationNotSupported` if the store keeps no locks."""
+        ...
+
+    def set_legal_hold(self, key: str, on: bool) -> int:
+        """Place (`on`) or lift a legal hold on every stored version of `key`; return how many
+        versions changed. `ObjectNotFound` if absent; `OperationNotSupported` without locks."""
+        ...
+
+
+@runtime_checkable
+class UploadCleaningStore(Protocol):
+    """A store where an interrupted write can leave debris that only the store can remove."""
+
+    def discard_incomplete(self, key: str) -> int:
+        """Abort every unfinished upload of `key` (never a committed object); return how many
+        were aborted. Call it only while no other writer of `key` is running."""
         ...

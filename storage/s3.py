@@ -15,8 +15,13 @@ One S3 object per archive object, under the same key, in one bucket. Rules (deci
 * Immutability: a first `put` is a conditional write (`If-None-Match: *`), so of two racing
   writers exactly one commits; same SHA-256 again is a no-op, different bytes raise
   `IntegrityMismatch`. With object lock (`lock_mode`), every version written carries a
-  GOVERNANCE (or COMPLIANCE) retention of `retention_days`, and optionally a legal hold; the
-  bucket is created with object lock (hence versioning) when missing.
+  GOVERNANCE (or COMPLIANCE) retention until the `retain_until` the caller derives from the
+  dossier's retention period (decision 0012), else `retention_days` from now, and optionally a
+  legal hold; the bucket is created with object lock (hence versioning) when missing. Legal
+  holds are placed and lifted on request (`set_legal_hold`, every version of a key).
+* An upload interrupted where the store cannot abort it (the server stopped, the process killed)
+  leaves an unfinished multipart upload; `discard_incomplete` aborts those of a key before the
+  key is written again, so no debris outlives a retried transfer.
 * `repair` writes a new version (an ordinary PUT, no condition). On a versioned or locked bucket
   the damaged version is not removed (it cannot be before its retention ends): it stays as a
   non-current version for the audit trail, and the repaired bytes become the current version
@@ -51,12 +56,13 @@ from storage.errors import (
     ImmutableObject,
     IntegrityMismatch,
     ObjectNotFound,
+    OperationNotSupported,
     StorageError,
     StorageUnavailable,
 )
 from storage.fixity import CHUNK_SIZE, HashingReader, check_stream, normalise_sha256, same_or_refuse, sha256_stream
 from storage.keys import validate_key
-from storage.protocol import ObjectInfo
+from storage.protocol import LockState, ObjectInfo
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -276,6 +282,61 @@ class MinioObjectStore:
     def health(self) -> None:
         self._bucket_ready = False  # really ask the server
         self._ensure_bucket()
+
+    # -- locks and debris (`LockingStore`, `UploadCleaningStore`) ------------------------------
+
+    def lock_state(self, key: str) -> LockState:
+        key = validate_key(key)
+        self._require_lock(key)
+        retention = self._call(key, lambda: self.client.get_object_retention(self.bucket, key))
+        hold = self._call(key, lambda: self.client.is_object_legal_hold_enabled(self.bucket, key))
+        return LockState(
+            retention.mode if retention is not None else None,
+            retention.retain_until_date if retention is not None else None,
+            hold,
+        )
+
+    def set_legal_hold(self, key: str, on: bool) -> int:
+        key = validate_key(key)
+        self._require_lock(key)
+        versions = self._versions(key)
+        if not versions:
+            raise ObjectNotFound(key)
+        change = self.client.enable_object_legal_hold if on else self.client.disable_object_legal_hold
+        with self._translated(key):
+            for version in versions:
+                change(self.bucket, key, version_id=version)
+        return len(versions)
+
+    def discard_incomplete(self, key: str) -> int:
+        key = validate_key(key)
+        self._ensure_bucket()
+        uploads = self._call(
+            key, lambda: self.client._list_multipart_uploads(self.bucket, prefix=key).uploads
+        )
+        mine = [up.upload_id for up in uploads if up.object_name == key and up.upload_id]
+        with self._translated(key):
+            for upload_id in mine:
+                self.client._abort_multipart_upload(self.bucket, key, upload_id)
+        return len(mine)
+
+    def _require_lock(self, key: str) -> None:
+        if self.lock_mode is None:
+            raise OperationNotSupported(
+                key, f"store {self.name!r} keeps its objects in a bucket without object lock"
+            )
+
+    def _versions(self, key: str) -> list[str]:
+        """Every stored version id of `key` (delete markers left out), newest first."""
+        listing = self._call(
+            key,
+            lambda: list(self.client.list_objects(self.bucket, prefix=key, include_version=True)),
+        )
+        return [
+            entry.version_id
+            for entry in listing
+            if entry.object_name == key and not entry.is_delete_marker and entry.version_id
+        ]
 
     # -- errors --------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import re
 import shutil
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -240,13 +240,41 @@ def cross_check(header: EdxmlHeader, values: Mapping[str, str], path: str) -> li
         ("Subject", header.subject, "Subject", _same_text),
         ("TypeName", header.type_name, "DocumentType/TypeName", _same_text),
     )
+    return _mismatches(pairs, values, path)
+
+
+def cross_check_status(header: EdxmlHeader, values: Mapping[str, str], path: str) -> list[Finding]:
+    """`file.edxml.mismatch` when a status packet answers another document than the one it sits in.
+
+    Each `ResponseFor` names a document by `Code` (number/notation) and `PromulgationDate`; the
+    packet belongs to this document when one of them agrees with its `CodeNumber`/`CodeNotation`
+    and `IssuedDate` (fields empty on either side are not compared).
+    """
+    number, notation = _value(values, "CodeNumber"), _value(values, "CodeNotation")
+    own_code = f"{number}/{notation}" if number and notation else None
+    candidates = [
+        (
+            ("CodeNumber/CodeNotation", r.code, "ResponseFor/Code", _same_number_notation),
+            ("IssuedDate", r.promulgation_date, "ResponseFor/PromulgationDate", _same_date),
+        )
+        for r in header.response_for
+    ]
+    shown = {"CodeNumber/CodeNotation": own_code} if own_code else {}
+    merged = {**values, **shown}
+    results = [_mismatches(pairs, merged, path) for pairs in candidates]
+    return min(results, key=len) if results else []
+
+
+_Pair = tuple[str, str | None, str, Callable[[str, str], bool | None]]
+
+
+def _mismatches(pairs: Iterable[_Pair], values: Mapping[str, str], path: str) -> list[Finding]:
     findings = []
     for tag, edxml_value, edxml_field, same in pairs:
         value = _value(values, tag)
         if not value or not edxml_value:
             continue
-        verdict = same(value, edxml_value)
-        if verdict is False:
+        if same(value, edxml_value) is False:
             findings.append(
                 finding(
                     "file.edxml.mismatch",
@@ -358,10 +386,11 @@ class _Reader:
                 en += " (a base64 attachment longer than 10,000,000 characters, about 7 MiB)"
             self.add("pkg.xml.unsafe", shown, f"Tệp edXML '{shown}': {vi}", f"The edXML file '{shown}': {en}")
         except MalformedXmlError as exc:
+            hint_vi, hint_en = _undeclared_prefix_hint(str(exc))
             self.schema(
                 shown,
-                f"Tệp edXML '{shown}' không đúng cú pháp XML: {exc}",
-                f"The edXML file '{shown}' is not well-formed XML: {exc}",
+                f"Tệp edXML '{shown}' không đúng cú pháp XML: {exc}{hint_vi}",
+                f"The edXML file '{shown}' is not well-formed XML: {exc}{hint_en}",
             )
         except OSError as exc:
             self.schema(
@@ -696,6 +725,23 @@ def _is_attachment_zip(path: Path, meta: _Meta) -> bool:
     return not names & _OFFICE_MARKERS
 
 
+_UNDECLARED_PREFIX = re.compile(r"Namespace prefix (\S+) (?:for \S+ )?on \S+ is not defined")
+
+
+def _undeclared_prefix_hint(message: str) -> tuple[str, str]:
+    """A plain explanation for libxml2's "Namespace prefix P on E is not defined" (decision 0015)."""
+    match = _UNDECLARED_PREFIX.search(message)
+    if match is None:
+        return "", ""
+    prefix = match.group(1)
+    return (
+        f" — tiền tố không gian tên '{prefix}:' được dùng mà không khai báo (xmlns:{prefix}); "
+        "phần mềm gửi phải khai báo mọi tiền tố, kho không tự đoán",
+        f" — the namespace prefix '{prefix}:' is used without a declaration (xmlns:{prefix}); "
+        "the sending software must declare every prefix, the archive does not guess",
+    )
+
+
 def _guess_type(name: str) -> str:
     guessed, _ = mimetypes.guess_type(name, strict=False)
     return guessed or "application/octet-stream"
@@ -891,6 +937,13 @@ def _code_key(text: str) -> str:
 def _same_code(left: str, right: str) -> bool | None:
     """Notations compare without whitespace, case or dash variants: `QĐ - BNV` = `qđ-bnv`."""
     return _code_key(left) == _code_key(right)
+
+
+def _same_number_notation(left: str, right: str) -> bool | None:
+    """`7816/VPCP-TTĐT` = `07816/vpcp-ttđt`: the number as an integer, the notation as a code."""
+    a_number, _, a_notation = left.partition("/")
+    b_number, _, b_notation = right.partition("/")
+    return bool(_same_number(a_number, b_number)) and bool(_same_code(a_notation, b_notation))
 
 
 def _same_number(left: str, right: str) -> bool | None:

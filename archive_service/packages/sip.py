@@ -43,6 +43,8 @@ class PackageFile:
     sha256: str
     size: int
     mimetype: str | None
+    extracted_from: str | None = None
+    """For an attachment of an edXML file (`packages.edxml_documents`): that file's path."""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,15 @@ def stage_package(source: Path, work_dir: Path, limits: PackageLimits) -> Staged
         return _stage_directory(source, work_dir, limits)
     if not source.is_file():
         return _refused(source.name, "pkg.archive.unreadable", "không tìm thấy gói", "package not found")
+    if source.name.casefold().endswith(".edxml"):
+        return _refused(
+            source.name,
+            "pkg.archive.unreadable",
+            "một tệp edXML không phải gói chuyển giao: hãy đặt nó vào representations/rep1/data/ của gói SIP, "
+            "làm tệp của văn bản, kèm dữ liệu đặc tả hồ sơ và văn bản",
+            "an edXML file is not a transfer package: put it in representations/rep1/data/ of a SIP as a "
+            "document's file, with the dossier and document metadata",
+        )
     return stage_zip(source, work_dir, limits)
 
 

@@ -41,6 +41,7 @@ class PackageFileModel(Frozen):
     sha256: str
     size: int
     mimetype: str | None
+    extracted_from: str | None = None  # an edXML attachment: the packet's path
 
 
 class ItemModel(Frozen):
@@ -71,9 +72,14 @@ class ValidateOutput(Frozen):
 
 
 class FormatModel(Frozen):
+    """A file's format for PREMIS: `identified_by` is the tool, version and signature set."""
+
     mimetype: str
     format_name: str
     puid: str
+    format_version: str = ""
+    identified_by: str = ""
+    basis: str = ""
 
 
 class IdentifyOutput(Frozen):

@@ -7,6 +7,7 @@ start=$SECONDS
 declare -A jobs=()
 run() { local name=$1; shift; ( "$@" > "/tmp/archive-install-$name.log" 2>&1 ) & jobs[$name]=$!; }
 run minio bash scripts/services/minio.sh install
+run siegfried bash scripts/services/siegfried.sh install
 run verapdf bash scripts/services/verapdf.sh
 run commons-ip2 bash scripts/services/commons-ip2.sh
 run postgres bash scripts/services/postgres.sh install

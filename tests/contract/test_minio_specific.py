@@ -14,7 +14,14 @@ import pytest
 from minio.error import S3Error
 from minio.retention import Retention
 
-from storage.errors import ImmutableObject, IntegrityMismatch, StorageUnavailable
+from archive_service.retention import retain_until
+from storage.errors import (
+    ImmutableObject,
+    IntegrityMismatch,
+    ObjectNotFound,
+    OperationNotSupported,
+    StorageUnavailable,
+)
 from storage.factory import from_url
 from storage.s3 import MIN_PART_SIZE, SHA256_METADATA, MinioObjectStore
 from tests.contract.conftest import (
@@ -346,3 +353,92 @@ def test_bad_urls_are_refused_without_echoing_secrets(
     with pytest.raises(ValueError, match=message) as caught:
         from_url(url, "primary")
     assert "s3cr3t" not in str(caught.value)
+
+
+# -- legal hold and unfinished uploads -------------------------------------------------------
+
+
+def delete_bypassing_governance(server: MinioServer, bucket: str, key: str, version: str) -> None:
+    """What an administrator with the bypass permission can do to a GOVERNANCE-locked version."""
+    server.client()._execute(
+        "DELETE",
+        bucket,
+        key,
+        headers={"x-amz-bypass-governance-retention": "true"},
+        query_params={"versionId": version},
+    )
+
+
+def test_legal_hold_stops_even_a_governance_bypass_until_lifted(
+    minio_server: MinioServer, locked: MinioObjectStore
+) -> None:
+    data = b"evidence in a dispute"
+    locked.put(KEY, io.BytesIO(data), sha(data))
+    locked.repair(KEY, io.BytesIO(data), sha(data))  # two versions of the key now
+    versions = [v.partition("@")[2] for v in everything(minio_server, locked.bucket)]
+    assert not locked.lock_state(KEY).legal_hold
+
+    assert locked.set_legal_hold(KEY, True) == 2
+    state = locked.lock_state(KEY)
+    assert state.legal_hold
+    assert state.mode == "GOVERNANCE"
+    assert state.retain_until is not None
+    assert state.retain_until > datetime.now(UTC)
+    for version in versions:
+        with pytest.raises(S3Error) as refused:
+            delete_bypassing_governance(minio_server, locked.bucket, KEY, version)
+        assert "WORM protected" in (refused.value.message or "")
+    assert locked.hash_object(KEY) == sha(data)
+
+    assert locked.set_legal_hold(KEY, False) == 2
+    assert not locked.lock_state(KEY).legal_hold
+    # Without the hold, only the retention is left, and the bypass (an audited operator
+    # procedure outside the application) can remove a version again.
+    delete_bypassing_governance(minio_server, locked.bucket, KEY, versions[0])
+    assert len(everything(minio_server, locked.bucket)) == 1
+
+
+def test_legal_hold_of_a_missing_key_is_not_found(locked: MinioObjectStore) -> None:
+    with pytest.raises(ObjectNotFound):
+        locked.set_legal_hold(KEY, True)
+    with pytest.raises(ObjectNotFound):
+        locked.lock_state(KEY)
+
+
+def test_bucket_without_lock_has_no_legal_hold(minio_server: MinioServer) -> None:
+    store = make_store(minio_server, minio_server.new_bucket(lock=False), lock_mode=None)
+    store.put(KEY, io.BytesIO(b"data"), sha(b"data"))
+    with pytest.raises(OperationNotSupported, match="without object lock"):
+        store.set_legal_hold(KEY, True)
+    with pytest.raises(OperationNotSupported):
+        store.lock_state(KEY)
+
+
+def test_discarding_unfinished_uploads_keeps_committed_objects(
+    minio_server: MinioServer, locked: MinioObjectStore
+) -> None:
+    data = b"committed"
+    locked.put(KEY, io.BytesIO(data), sha(data))
+    other = KEY + ".bis"
+    client = minio_server.client()
+    for key in (KEY, KEY, other):  # what uploads cut off by a stopped server leave behind
+        upload = client._create_multipart_upload(locked.bucket, key, {})
+        client._upload_part(locked.bucket, key, b"half", {"x-amz-checksum-sha256": sha256_b64(b"half")}, upload, 1)
+
+    assert locked.discard_incomplete(KEY) == 2
+    assert locked.discard_incomplete(KEY) == 0
+    left = everything(minio_server, locked.bucket)
+    assert [entry for entry in left if entry.startswith("upload:")] == [f"upload:{other}"]
+    assert locked.hash_object(KEY) == sha(data)
+
+
+def test_the_permanent_horizon_is_accepted_by_the_server(locked: MinioObjectStore) -> None:
+    """"Vĩnh viễn" maps to ARCHIVE_RETENTION_PERMANENT_YEARS (100 by default) from receipt."""
+    received = datetime.now(UTC)
+    until = retain_until({"Maintenance": "Vĩnh viễn"}, "tt02-2019", received, permanent_years=100)
+    assert until is not None
+    locked.put(KEY, io.BytesIO(b"permanent"), sha(b"permanent"), retain_until=until)
+    state = locked.lock_state(KEY)
+    assert state.retain_until is not None
+    assert state.retain_until.year == received.year + 100
+    assert abs(state.retain_until - until) < timedelta(seconds=1)

@@ -11,7 +11,9 @@ from archive_service.pipeline.models import (
     BuildAipOutput,
     EventRecord,
     IdentifyOutput,
+    PackageFileModel,
     PreserveOutput,
+    StagedFileModel,
     UnpackOutput,
     ValidateOutput,
 )
@@ -59,7 +61,9 @@ class BuildAipStep:
         preserved = ctx.output(PreserveOutput)
         root = ctx.staged_root
         files: list[AipFile] = []
-        for staged in unpacked.files:
+        extracted = [f for item in validated.items for f in item.files if f.extracted_from is not None]
+        received: list[StagedFileModel | PackageFileModel] = [*unpacked.files, *extracted]
+        for staged in received:
             fmt = formats.get(staged.path)
             files.append(
                 AipFile(

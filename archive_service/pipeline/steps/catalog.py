@@ -82,7 +82,7 @@ class CatalogStep:
                     "profile": validated.profile,
                     "dossier": {"code": validated.dossier_code, "aip_id": built.aip_id},
                     "documents": receipt_docs,
-                    "counts": {"dossiers": 1, "files": sum(len(i.files) for i in validated.items)},
+                    "counts": {"dossiers": 1, "files": _sent_files(validated)},
                     "findings": list(validated.findings) + list(ctx.output(PreserveOutput).findings),
                     "received_at": ctx.received_at.isoformat(),
                 },
@@ -101,6 +101,11 @@ class CatalogStep:
                 {"transfer_id": ctx.transfer_id, "aip_id": built.aip_id, "files": len(built.objects)},
             )
             return CatalogOutput(dossier_id=dossier.id)
+
+
+def _sent_files(validated: ValidateOutput) -> int:
+    """The files the sender listed (the handover minutes' count): an edXML counts once, not its attachments."""
+    return sum(1 for item in validated.items for f in item.files if f.extracted_from is None)
 
 
 def _year(values: dict[str, str]) -> int | None:

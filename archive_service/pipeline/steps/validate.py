@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archive_service.catalog import queries
+from archive_service.packages.edxml_documents import opening_summary
 from archive_service.packages.sip import ItemEntry
 from archive_service.packages.staging import StagedFile, StagedPackage
 from archive_service.pipeline.context import StepContext, new_event
@@ -13,6 +14,7 @@ from archive_service.pipeline.models import (
     ValidateOutput,
 )
 from archive_service.pipeline.outcomes import TransferRejectedError, TransferTestedError
+from archive_service.pipeline.virus_events import virus_check_events
 from archive_service.validation import judge_staged
 
 RULES_AGENT = "archive-service-rules tt02-2019"
@@ -61,6 +63,16 @@ class ValidateStep:
                 RULES_AGENT,
                 files,
             ),
+            *virus_check_events(report.probes.virus if report.probes else None, tuple(staged.files)),
+            *(
+                new_event(
+                    "unpacking",
+                    opening_summary(opening),
+                    "archive-service-edxml QCVN-102:2016",
+                    (opening.path, *(a.path for a in opening.attachments)),
+                )
+                for opening in report.edxml
+            ),
         )
         return ValidateOutput(
             profile=package.profile.id,
@@ -81,6 +93,9 @@ def _item_model(item: ItemEntry) -> ItemModel:
         metadata_path=item.metadata_path,
         values=dict(item.values.values),
         files=tuple(
-            PackageFileModel(path=f.path, sha256=f.sha256, size=f.size, mimetype=f.mimetype) for f in item.files
+            PackageFileModel(
+                path=f.path, sha256=f.sha256, size=f.size, mimetype=f.mimetype, extracted_from=f.extracted_from
+            )
+            for f in item.files
         ),
     )

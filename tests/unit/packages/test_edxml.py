@@ -11,7 +11,6 @@ import tempfile
 import unicodedata
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +26,10 @@ from archive_service.packages.edxml import (
     read_edxml,
 )
 from ingest_rules.catalogue import all_rules
+from tests.fixtures.edxml_builder import DEFAULT_FIELDS
+from tests.fixtures.edxml_builder import b64 as _b64
+from tests.fixtures.edxml_builder import edxml_packet as _edxml
+from tests.fixtures.edxml_builder import zip_bytes as _zip
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 LIMITS = PackageLimits()
@@ -63,95 +66,6 @@ def _assert_contained(top: Path, extract_to: Path, reading: EdxmlReading, inputs
 
 # --------------------------------------------------------------------------------------------
 # Building edXML
-
-
-def _b64(data: bytes, width: int = 76) -> str:
-    text = base64.b64encode(data).decode("ascii")
-    return "\r\n".join(text[i : i + width] for i in range(0, len(text), width))
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-DEFAULT_FIELDS: dict[str, str] = {
-    "From/OrganId": "000.00.00.G22",
-    "From/OrganName": "Văn phòng Chính phủ",
-    "To/OrganId": "000.00.00.H41",
-    "To/OrganName": "UBND Tỉnh Nghệ An",
-    "DocumentId": "000.00.00.G22,2019/01/16,15/QĐ-TTg",
-    "Code/CodeNumber": "15",
-    "Code/CodeNotation": "QĐ-TTg",
-    "PromulgationInfo/Place": "Hà Nội",
-    "PromulgationInfo/PromulgationDate": "2019/01/16",
-    "DocumentType/Type": "1",
-    "DocumentType/TypeName": "Quyết định",
-    "Subject": "Về việc phê duyệt đề án",
-    "Content": "Nội dung",
-    "SignerInfo/Competence": "KT. THỦ TƯỚNG",
-    "SignerInfo/Position": "Phó Thủ tướng",
-    "SignerInfo/FullName": "Nguyễn Văn A",
-    "DueDate": "2019/02/01",
-    "SteeringType": "1",
-}
-
-
-def _header_xml(fields: dict[str, str]) -> str:
-    groups: dict[str, list[str]] = {}
-    order: list[str] = []
-    for key, value in fields.items():
-        parent, _, child = key.rpartition("/")
-        if parent not in groups:
-            groups[parent] = []
-            order.append(parent)
-        groups[parent].append(f"<edXML:{child}>{escape(value)}</edXML:{child}>" if child else escape(value))
-    parts = []
-    for parent in order:
-        inner = "".join(groups[parent])
-        parts.append(f"<edXML:{parent}>{inner}</edXML:{parent}>" if parent else inner)
-    return "".join(parts)
-
-
-def _edxml(
-    attachments: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
-    fields: dict[str, str] | None = None,
-    ns: str = EDXML_NS,
-    manifest: bool = True,
-    prolog: str = "",
-    extra_manifest: str = "",
-) -> bytes:
-    """An edXML packet; `attachments` are (AttachmentName, ContentType, base64 text)."""
-    refs = "".join(
-        f"<edXML:Reference><edXML:ContentId>cid:{i}</edXML:ContentId><edXML:ContentType>{escape(ct)}"
-        f"</edXML:ContentType><edXML:AttachmentName>{escape(name)}</edXML:AttachmentName></edXML:Reference>"
-        for i, (name, ct, _) in enumerate(attachments, start=1)
-    )
-    body = (
-        f"<edXML:edXMLBody><edXML:edXMLManifest version='1.0'>{refs}{extra_manifest}</edXML:edXMLManifest>"
-        "</edXML:edXMLBody>"
-        if manifest
-        else ""
-    )
-    encoded = "".join(
-        f"<Attachment><ContentId>cid:{i}</ContentId><AttachmentName>{escape(name)}</AttachmentName>"
-        f"<ContentType>{escape(ct)}</ContentType>"
-        f"<edXML:ContentTransferEncoded>{text}</edXML:ContentTransferEncoded></Attachment>"
-        for i, (name, ct, text) in enumerate(attachments, start=1)
-    )
-    header = _header_xml(DEFAULT_FIELDS if fields is None else fields)
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n{prolog}<edXML xmlns="{ns}" xmlns:edXML="{ns}">'
-        f"<edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader>{header}</edXML:MessageHeader>"
-        "<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>000.00.00.G22</edXML:OrganId>"
-        "<edXML:Timestamp>2019/01/16 08:00:00</edXML:Timestamp></edXML:TraceHeader>"
-        "<edXML:Bussiness><edXML:BussinessDocType>0</edXML:BussinessDocType></edXML:Bussiness>"
-        "</edXML:TraceHeaderList></edXML:edXMLHeader>"
-        f"{body}</edXML:edXMLEnvelope><AttachmentEncoded>{encoded}</AttachmentEncoded></edXML>"
-    ).encode()
 
 
 def _read(tmp_path: Path, data: bytes, limits: PackageLimits = LIMITS) -> tuple[EdxmlReading, Path]:
