@@ -173,6 +173,17 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(_settings()), host=host, port=port, log_level=os.environ.get("ARCHIVE_LOG_LEVEL", "info"))
 
 
+@main.command()
+@click.option("--concurrency", default=None, type=int, help="Số luồng xử lý / worker threads")
+@handles_errors
+def worker(concurrency: int | None) -> None:
+    """Xử lý các giao nộp trong hàng đợi / Process queued transfers (distributed mode)."""
+    from archive_service.work_queue import DEFAULT_CONCURRENCY
+    from archive_service.worker import run_worker
+
+    run_worker(_settings(), DEFAULT_CONCURRENCY if concurrency is None else concurrency)
+
+
 # -- intake -------------------------------------------------------------------------------------
 
 _EXIT_FOR_STATUS = {"accepted": ExitCode.OK, "tested": ExitCode.OK, "rejected": ExitCode.REFUSED}

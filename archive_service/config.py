@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     storage: str | None = None
     storage_replica: str | None = None
     search: str = "embedded"
+    queue: str = "embedded"  # or postgresql[://…]: `archive worker` processes share the work (decision 0017)
+    uploads: str | None = None  # s3://…/BUCKET?lock=off: uploads reachable from workers on other hosts
+    queue_sweep_seconds: float = Field(default=15.0, gt=0)  # how often workers look for abandoned transfers
     default_profile: str = "tt02-2019"
     keep_work_dirs: bool = False
     public_regimes: list[str] = ["Công khai"]

@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Verified copies of a download interrupted by a crash are not needed any more.
         shutil.rmtree(settings.work_root / "downloads", ignore_errors=True)
-        transfers.resume_unfinished()
+        transfers.start()
         try:
             yield
         finally:

@@ -1,11 +1,9 @@
-"""A small in-process worker: a thread pool that takes uploaded transfers through the pipeline,
-and runs fixity audits requested over the API.
+"""Background work of the API: uploaded transfers go to the work queue, fixity audits run here.
 
-This is the embedded work queue of architecture.md. Transfers are durable in the catalog
-(`queued` rows with their upload under `ARCHIVE_HOME/work/incoming`), so a restarted server
-picks up what was queued, interrupted, or failed as retryable; leases keep two processes off the
-same transfer. The broker for distributed mode (`archive worker`) is decided later
-(docs/decisions): it would replace `submit` with a message and run `process_queued` elsewhere.
+Transfers are durable in the catalog (`queued` rows with their upload), and are handed to the
+work queue of decision 0017 (`archive_service.work_queue`): with the embedded queue this process
+also consumes it with a few threads; with the PostgreSQL queue `archive worker` processes do.
+At start every unfinished upload (queued, interrupted, or failed as retryable) is queued again.
 """
 
 from __future__ import annotations
@@ -13,18 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from archive_service import intake
-from archive_service.catalog.models import Transfer
 from archive_service.errors import ArchiveError, NotFoundError
-from archive_service.pipeline.lease import TransferBusyError
+from archive_service.upload_staging import incoming_dir, stage
 from archive_service.wiring import Services
+from archive_service.work_queue import WorkQueue
+
+__all__ = ["AuditRuns", "TransferWorker", "incoming_dir"]
 
 logger = logging.getLogger("archive_service.api.worker")
 
@@ -35,65 +33,44 @@ class _InternalError(ArchiveError):
     code = "internal_error"
 
 
-def incoming_dir(services: Services) -> Path:
-    """Where uploads wait for their transfer (inside the work root, removed when it ends)."""
-    return services.settings.work_root / "incoming"
-
-
 class TransferWorker:
-    """Runs `intake.process_queued` for uploaded transfers, one thread each, never twice at once."""
+    """Hands uploaded transfers to the work queue, and consumes it here when it is embedded."""
 
-    def __init__(self, services: Services, max_workers: int | None = None) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self._pool = ThreadPoolExecutor(max_workers=max_workers or TRANSFER_WORKERS, thread_name_prefix="transfer")
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
+        self.queue = WorkQueue(services)
+        # Staging an upload in the uploads area can take a while: never on the event loop.
+        self._hand_over = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hand-over")
+        self._consumer = None if self.queue.distributed else self.queue.consumer(TRANSFER_WORKERS, embedded=True)
 
-    def submit(self, transfer_id: str) -> None:
-        """Queue the transfer unless this process is already working on it."""
-        with self._lock:
-            if transfer_id in self._running:
-                return
-            self._running.add(transfer_id)
-        self._pool.submit(self._run, transfer_id)
-
-    def resume_unfinished(self) -> int:
-        """Queue every uploaded transfer left unfinished by a previous run; returns how many."""
+    def start(self) -> int:
+        """Start consuming (embedded queue) and queue every unfinished upload; returns how many."""
+        if self._consumer is not None:
+            self._consumer.start()
+            self.queue.start_sweeping()
         pending = intake.unfinished_queued(self.services)
         for transfer_id in pending:
             self.submit(transfer_id)
         return len(pending)
 
-    def _run(self, transfer_id: str) -> None:
-        transfer: Transfer | None = None
-        try:
-            transfer = intake.process_queued(self.services, transfer_id)
-        except TransferBusyError:
-            logger.info("transfer %s is being processed by another process", transfer_id)
-        except ArchiveError as exc:
-            logger.warning("transfer %s failed: %s", transfer_id, exc.message_en)
-            transfer = intake.fail_queued(self.services, transfer_id, exc)
-        except Exception:  # a bug must still end the transfer in a clear state, and be logged
-            logger.exception("transfer %s failed unexpectedly", transfer_id)
-            transfer = intake.fail_queued(
-                self.services,
-                transfer_id,
-                _InternalError("Lỗi ngoài dự kiến khi xử lý gói", "Unexpected error while processing the package"),
-            )
-        finally:
-            with self._lock:
-                self._running.discard(transfer_id)
-        if transfer is not None and intake.is_settled(transfer):
-            self._remove_upload(Path(transfer.source_path))
+    def submit(self, transfer_id: str) -> None:
+        """Stage the upload where workers reach it, then queue the transfer (in the background)."""
+        self._hand_over.submit(self._stage_and_enqueue, transfer_id)
 
-    def _remove_upload(self, path: Path) -> None:
-        """The transfer has ended for good: its upload is no longer needed (only API uploads)."""
-        if path.parent == incoming_dir(self.services) and not self.services.settings.keep_work_dirs:
-            path.unlink(missing_ok=True)
+    def _stage_and_enqueue(self, transfer_id: str) -> None:
+        try:
+            stage(self.services, transfer_id)
+            self.queue.enqueue(transfer_id)
+        except ArchiveError as exc:  # the transfer shows it; a repeated upload retries
+            logger.warning("transfer %s could not be queued: %s", transfer_id, exc.message_en)
+            intake.fail_queued(self.services, transfer_id, exc)
 
     def shutdown(self) -> None:
-        """Finish the transfers in progress; queued ones resume at the next start."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Finish the hand-overs and the transfers in progress; queued ones wait in the queue."""
+        self._hand_over.shutdown(wait=True)
+        if self._consumer is not None:
+            self.queue.stop_sweeping()
+            self._consumer.stop(graceful=True)
 
 
 class AuditRuns:

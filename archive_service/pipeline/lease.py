@@ -52,6 +52,14 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+def abandoned(owner: str | None, expires_at: datetime | None) -> bool:
+    """Whether a lease is held by no one alive: its owner process is dead or its heartbeat stale."""
+    if not owner:
+        return False
+    expires = _aware(expires_at)
+    return expires is None or expires <= datetime.now(UTC) or not _owner_alive(owner)
+
+
 class TransferBusyError(ConflictError):
     code = "transfer_busy"
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
 
 from archive_service import audit_log
@@ -115,14 +116,27 @@ def _year(values: dict[str, str]) -> int | None:
     return start.year if start else None
 
 
+def fonds_for(session: Session, code: str, name: str) -> Fonds:
+    """The fonds of an organisation, created on its first dossier.
+
+    Workers catalogue transfers concurrently: when two create the same fonds at once, the
+    second one's insert fails on the unique code and it takes the row the first committed.
+    """
+    fonds = session.scalars(select(Fonds).where(Fonds.code == code)).first()
+    if fonds is not None:
+        return fonds
+    try:
+        with session.begin_nested():
+            fonds = Fonds(code=code, name=name)
+            session.add(fonds)
+    except DbIntegrityError:
+        return session.scalars(select(Fonds).where(Fonds.code == code)).one()
+    return fonds
+
+
 def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, aip_id: str) -> Dossier:
     values = validated.dossier_values
-    organ_id = values.get("OrganId", "")
-    fonds = session.scalars(select(Fonds).where(Fonds.code == organ_id)).first()
-    if fonds is None:
-        fonds = Fonds(code=organ_id, name=validated.creator_name)
-        session.add(fonds)
-        session.flush()
+    fonds = fonds_for(session, values.get("OrganId", ""), validated.creator_name)
     previous = queries.current_dossier(session, validated.dossier_code)
     session.execute(update(Dossier).where(Dossier.code == validated.dossier_code).values(is_current=False))
     dossier = Dossier(
