@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from huey.consumer import Consumer
+
 from archive_service import intake
 from archive_service.errors import ArchiveError, NotFoundError
 from archive_service.upload_staging import incoming_dir, stage
@@ -39,13 +41,16 @@ class TransferWorker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.queue = WorkQueue(services)
-        # Staging an upload in the uploads area can take a while: never on the event loop.
-        self._hand_over = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hand-over")
-        self._consumer = None if self.queue.distributed else self.queue.consumer(TRANSFER_WORKERS, embedded=True)
+        self._hand_over: ThreadPoolExecutor | None = None
+        self._consumer: Consumer | None = None
 
     def start(self) -> int:
-        """Start consuming (embedded queue) and queue every unfinished upload; returns how many."""
-        if self._consumer is not None:
+        """Start consuming (embedded queue) and queue every unfinished upload; returns how many.
+        Each start (one per application lifespan) gets its own threads."""
+        # Staging an upload in the uploads area can take a while: never on the event loop.
+        self._hand_over = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hand-over")
+        if not self.queue.distributed:
+            self._consumer = self.queue.consumer(TRANSFER_WORKERS, embedded=True)
             self._consumer.start()
             self.queue.start_sweeping()
         pending = intake.unfinished_queued(self.services)
@@ -55,6 +60,8 @@ class TransferWorker:
 
     def submit(self, transfer_id: str) -> None:
         """Stage the upload where workers reach it, then queue the transfer (in the background)."""
+        if self._hand_over is None:
+            raise RuntimeError("TransferWorker.submit before start")
         self._hand_over.submit(self._stage_and_enqueue, transfer_id)
 
     def _stage_and_enqueue(self, transfer_id: str) -> None:
@@ -67,10 +74,12 @@ class TransferWorker:
 
     def shutdown(self) -> None:
         """Finish the hand-overs and the transfers in progress; queued ones wait in the queue."""
-        self._hand_over.shutdown(wait=True)
+        if self._hand_over is not None:
+            self._hand_over.shutdown(wait=True)
         if self._consumer is not None:
             self.queue.stop_sweeping()
             self._consumer.stop(graceful=True)
+            self._consumer = None
 
 
 class AuditRuns:
