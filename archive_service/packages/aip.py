@@ -5,6 +5,7 @@ The AIP is stored as individual objects under `<aip_id>/`, so each has its own f
     METS.xml                                 root METS written by the archive (OAISPACKAGETYPE=AIP)
     metadata/descriptive/EAD.xml             the sender's dossier metadata, bit for bit
     metadata/preservation/PREMIS.xml         objects, events and agents (PREMIS 3)
+    metadata/preservation/transfer.json      the transfer's facts and its signed receipt (optional)
     submission/METS.xml                      the sender's root METS, bit for bit, as evidence
     submission/representations/rep1/METS.xml the sender's representation METS, bit for bit, as evidence
     representations/rep1/METS.xml            the original representation, described by the archive
@@ -42,6 +43,7 @@ ARCHIVE_AGENT = f"archive-service {__version__}"
 AIP_PROFILE = "https://earkaip.dilcis.eu/profile/E-ARK-AIP.xml"
 REP1 = "representations/rep1/"
 REP2 = "representations/rep2/"
+TRANSFER_RECORD = "metadata/preservation/transfer.json"
 SENDER_REP1_METS = "submission/representations/rep1/METS.xml"
 _METS_NSMAP = cast(dict[str, str], {None: METS_NS, "xlink": XLINK_NS, "csip": CSIP_NS})
 _M = f"{{{METS_NS}}}"
@@ -62,6 +64,12 @@ class AipFile:
     format_name: str = ""
     puid: str = ""
     derived_from: str | None = None
+
+    @classmethod
+    def of_bytes(cls, aip_path: str, source: Path, data: bytes, mimetype: str) -> AipFile:
+        """A file the archive generated (XML or JSON) whose bytes are already at `source`."""
+        fmt = ("JSON", "fmt/817") if mimetype == "application/json" else ("XML", "fmt/101")
+        return cls(aip_path, source, hashlib.sha256(data).hexdigest(), len(data), mimetype, *fmt)
 
 
 @dataclass(frozen=True)
@@ -131,11 +139,16 @@ def _relocated(aip_path: str) -> str:
 def _write(path: Path, aip_path: str, root: etree._Element, mimetype: str) -> AipFile:
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     path.write_bytes(data)
-    return AipFile(aip_path, path, hashlib.sha256(data).hexdigest(), len(data), mimetype, "XML", "fmt/101")
+    return AipFile.of_bytes(aip_path, path, data, mimetype)
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def _precise(moment: datetime) -> str:
+    """Event times keep their microseconds: the catalog rebuilt from the AIP gets the same instant."""
+    return moment.isoformat(timespec="microseconds")
 
 
 def _mets_root(objid: str, spec: AipSpec) -> etree._Element:
@@ -182,14 +195,14 @@ def _file_node(group: etree._Element, ident: str, item: AipFile, href: str, crea
     etree.SubElement(node, f"{_M}FLocat", {_HREF: href, f"{{{XLINK_NS}}}type": "simple", "LOCTYPE": "URL"})
 
 
-def _md_ref(parent: etree._Element, item: AipFile, href: str, mdtype: str, created: str) -> None:
-    etree.SubElement(
+def _md_ref(parent: etree._Element, item: AipFile, href: str, mdtype: str, created: str) -> etree._Element:
+    return etree.SubElement(
         parent,
         f"{_M}mdRef",
         {
             "LOCTYPE": "URL",
             "MDTYPE": mdtype,
-            "MIMETYPE": "text/xml",
+            "MIMETYPE": item.mimetype or "text/xml",
             f"{{{XLINK_NS}}}type": "simple",
             _HREF: href,
             "SIZE": str(item.size),
@@ -227,6 +240,12 @@ def _root_mets(spec: AipSpec, objects: list[AipFile]) -> etree._Element:
     digiprov = etree.SubElement(amd, f"{_M}digiprovMD", ID="premis-aip", CREATED=created, STATUS="CURRENT")
     premis = by_path["metadata/preservation/PREMIS.xml"]
     _md_ref(digiprov, premis, "metadata/preservation/PREMIS.xml", "PREMIS", created)
+    admids = ["premis-aip"]
+    record = by_path.get(TRANSFER_RECORD)
+    if record is not None:
+        provenance = etree.SubElement(amd, f"{_M}digiprovMD", ID="transfer-aip", CREATED=created, STATUS="CURRENT")
+        _md_ref(provenance, record, TRANSFER_RECORD, "OTHER", created).set("OTHERMDTYPE", "TRANSFER-RECORD")
+        admids.append("transfer-aip")
     file_sec = etree.SubElement(mets, f"{_M}fileSec", ID="filesec-aip")
     pointers: list[tuple[str, str, str]] = []
     submission = sorted(path for path in by_path if path.startswith("submission/"))
@@ -245,7 +264,9 @@ def _root_mets(spec: AipSpec, objects: list[AipFile]) -> etree._Element:
             pointers.append((group_id, use, path))
     struct = etree.SubElement(mets, f"{_M}structMap", ID="structmap-aip", TYPE="PHYSICAL", LABEL="CSIP")
     top = etree.SubElement(struct, f"{_M}div", ID="div-aip", LABEL=spec.aip_id)
-    etree.SubElement(top, f"{_M}div", ID="div-metadata", LABEL="Metadata", DMDID="dmd-dossier", ADMID="premis-aip")
+    etree.SubElement(
+        top, f"{_M}div", ID="div-metadata", LABEL="Metadata", DMDID="dmd-dossier", ADMID=" ".join(admids)
+    )
     for group_id, use, path in pointers:
         div = etree.SubElement(top, f"{_M}div", ID=f"div-{group_id.removeprefix('filegrp-')}", LABEL=use)
         _mptr(div, path, group_id)
@@ -320,16 +341,23 @@ def _premis(spec: AipSpec) -> etree._Element:
     for item in spec.files:
         if item.aip_path.startswith(("representations/rep1/data/", "representations/rep2/data/")):
             _premis_object(premis, item)
-    agents = sorted({e.agent for e in spec.events} | {ARCHIVE_AGENT})
+    agents = sorted({a for e in spec.events for a in event_agents(e.agent)} | {ARCHIVE_AGENT})
     for event in spec.events:
         _premis_event(premis, event)
     for agent in agents:
+        name, _, version = agent.partition(" ")
         node = etree.SubElement(premis, f"{_P}agent")
         _identifier(node, "agentIdentifier", agent)
-        etree.SubElement(node, f"{_P}agentName").text = agent.split(" ", 1)[0]
+        etree.SubElement(node, f"{_P}agentName").text = name
         etree.SubElement(node, f"{_P}agentType").text = "software"
-        etree.SubElement(node, f"{_P}agentVersion").text = agent.split(" ", 1)[1] if " " in agent else ""
+        etree.SubElement(node, f"{_P}agentVersion").text = version
     return premis
+
+
+def event_agents(agent: str) -> list[str]:
+    """The tools an event names ("OCRmyPDF 16.10.4, Ghostscript 10.07.0"): one PREMIS agent
+    each, "name version"; joined again with ", " they give the event's agent back."""
+    return [part.strip() for part in agent.split(", ") if part.strip()]
 
 
 def _identifier(parent: etree._Element, tag: str, value: str) -> None:
@@ -368,11 +396,12 @@ def _premis_event(premis: etree._Element, event: PremisEvent) -> None:
     node = etree.SubElement(premis, f"{_P}event")
     _identifier(node, "eventIdentifier", event.event_id)
     etree.SubElement(node, f"{_P}eventType").text = event.event_type
-    etree.SubElement(node, f"{_P}eventDateTime").text = _iso(event.at)
+    etree.SubElement(node, f"{_P}eventDateTime").text = _precise(event.at)
     detail = etree.SubElement(node, f"{_P}eventDetailInformation")
     etree.SubElement(detail, f"{_P}eventDetail").text = event.detail
     outcome = etree.SubElement(node, f"{_P}eventOutcomeInformation")
     etree.SubElement(outcome, f"{_P}eventOutcome").text = event.outcome
-    _identifier(node, "linkingAgentIdentifier", event.agent)
+    for agent in event_agents(event.agent):
+        _identifier(node, "linkingAgentIdentifier", agent)
     for path in event.objects:
         _identifier(node, "linkingObjectIdentifier", path)

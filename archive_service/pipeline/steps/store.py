@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archive_service.faults import fault_point
+from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.pipeline.context import StepContext, new_event
 from archive_service.pipeline.models import BuildAipOutput, StoreOutput
 
@@ -31,6 +32,6 @@ class StoreStep:
             "replication",
             f"{len(keys)} đối tượng lưu vào {len(store.copies)} bản ({copies}), mã băm SHA-256 đã kiểm tra / "
             f"{len(keys)} objects stored in {len(store.copies)} copies ({copies}), SHA-256 verified",
-            "archive-service",
+            ARCHIVE_AGENT,
         )
         return StoreOutput(keys=tuple(keys), events=(event,))
