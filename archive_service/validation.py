@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from archive_service.config import Settings
-from archive_service.file_checks import check_files
+from archive_service.file_checks import FileSignatures, inspect_files
 from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
 from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.tools.pdf_info import pdf_page_count
@@ -51,6 +51,7 @@ class ValidationReport:
     profile: str
     findings: list[Finding] = field(default_factory=list)
     package: SipPackage | None = None
+    signatures: dict[str, FileSignatures] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -129,7 +130,9 @@ def judge_staged(
                 for doc_code, values in catalog.held_documents(code)
             ]
     report.findings.extend(_metadata_findings(package, holds, held))
-    report.findings.extend(check_files(package, settings))
+    files = inspect_files(package, settings)
+    report.findings.extend(files.findings)
+    report.signatures = files.signatures
     return report
 
 

@@ -14,6 +14,7 @@ from archive_service.pipeline.models import (
     ValidateOutput,
 )
 from archive_service.pipeline.outcomes import TransferRejectedError, TransferTestedError
+from archive_service.pipeline.signature_events import signature_events
 from archive_service.validation import judge_staged
 
 RULES_AGENT = "archive-service-rules tt02-2019"
@@ -62,6 +63,7 @@ class ValidateStep:
                 RULES_AGENT,
                 files,
             ),
+            *signature_events(report.signatures),
         )
         return ValidateOutput(
             profile=package.profile.id,
