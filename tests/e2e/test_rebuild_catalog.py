@@ -12,6 +12,7 @@ is replaced by the rebuild's own fixity-check event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -23,6 +24,7 @@ from lxml import etree
 from archive_service.config import Settings
 from archive_service.errors import MissingDependencyError
 from archive_service.tools.ghostscript import find_ghostscript
+from storage.local import LocalObjectStore
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.requirements import missing
 from tests.fixtures.sip_builder import CORPUS, DataFile, DocSpec, SipBuilder, default_document, valid_sip
@@ -193,3 +195,46 @@ def test_catalog_rebuilt_from_storage_alone_equals_the_lost_one(
     assert added.code == 0, added.stderr
     assert added.json()["restored"] == []  # type: ignore[index]
     assert len(added.json()["already_held"]) == 4  # type: ignore[index]
+
+
+LEGACY_METS = b"""<?xml version='1.0' encoding='UTF-8'?>
+<mets xmlns="http://www.loc.gov/METS/" OBJID="aip-legacy" TYPE="Mixed">
+  <structMap TYPE="PHYSICAL"><div LABEL="aip-legacy"/></structMap>
+</mets>
+"""
+
+
+def test_unreadable_aips_are_skipped_and_named(
+    tools: None, cli: CliRunner, archive_home: Path, tmp_path: Path
+) -> None:
+    """An AIP sealed without a transfer record, and one whose object is damaged in both copies,
+    are listed with the reason (exit 7); the readable ones are restored."""
+    builder = valid_sip(pages=(1,))
+    builder.dossier.update(TotalDoc="1", PageNumber="1")
+    damaged = cli("ingest", str(builder.write_dir(tmp_path / "a")), "--json")
+    assert damaged.code == 0, damaged.stdout
+    damaged_aip: str = damaged.json()["dossier"]["aip_id"]  # type: ignore[index]
+    kept = _scan()
+    assert cli("ingest", str(kept.write_dir(tmp_path / "b")), "--json", timeout=900).code == 0
+    legacy = tmp_path / "METS.xml"
+    legacy.write_bytes(LEGACY_METS)
+    for name in ("primary", "replica"):
+        store = LocalObjectStore(archive_home / "store" / name, name)
+        with legacy.open("rb") as stream:
+            store.put("aip-legacy/METS.xml", stream, hashlib.sha256(LEGACY_METS).hexdigest())
+        _corrupt(archive_home / "store" / name / damaged_aip / "metadata" / "descriptive" / "EAD.xml")
+    _wipe_all_but_storage(archive_home)
+
+    run = cli("rebuild-catalog", "--json", timeout=900)
+    assert run.code == 7, run.stdout + run.stderr
+    report: dict[str, Any] = run.json()  # type: ignore[assignment]
+    assert len(report["restored"]) == 1
+    reasons = {s["aip_id"]: s["reason_en"] for s in report["skipped"]}
+    assert set(reasons) == {"aip-legacy", damaged_aip}
+    assert "no transfer record" in reasons["aip-legacy"]
+    assert "metadata/descriptive/EAD.xml" in reasons[damaged_aip]
+    assert cli("show", SCAN_DOSSIER).code == 0
+    assert cli("show", DOSSIER).code == 4
+    human = cli("rebuild-catalog", "--add-missing")
+    assert human.code == 7
+    assert "BỎ QUA / SKIPPED aip-legacy" in human.stdout
