@@ -25,7 +25,10 @@ from archive_service.config import Settings
 from archive_service.errors import MissingDependencyError
 from archive_service.tools.ghostscript import find_ghostscript
 from storage.local import LocalObjectStore
-from tests.fixtures.cli import CliRunner
+from tests.catalog.conftest import PostgresServer, postgres_server  # noqa: F401 -- fixture
+from tests.contract.conftest import MINIO_PASSWORD, MINIO_USER, MinioServer, minio_server  # noqa: F401 -- fixture
+from tests.contract.test_search_index import opensearch_url  # noqa: F401 -- fixture
+from tests.fixtures.cli import CliRunner, run_archive
 from tests.fixtures.requirements import missing
 from tests.fixtures.sip_builder import CORPUS, DataFile, DocSpec, SipBuilder, default_document, valid_sip
 
@@ -238,3 +241,38 @@ def test_unreadable_aips_are_skipped_and_named(
     human = cli("rebuild-catalog", "--add-missing")
     assert human.code == 7
     assert "BỎ QUA / SKIPPED aip-legacy" in human.stdout
+
+
+def test_rebuild_on_postgresql_minio_and_opensearch(
+    postgres_server: PostgresServer,  # noqa: F811 -- the imported fixture
+    minio_server: MinioServer,  # noqa: F811 -- the imported fixture
+    opensearch_url: str,  # noqa: F811 -- the imported fixture
+    tmp_path: Path,
+) -> None:
+    """The same rebuild on the scale-out engines: two MinIO buckets listed and read, a fresh
+    PostgreSQL database rebuilt, the OpenSearch index swapped."""
+    lost, fresh = postgres_server.create_database(), postgres_server.create_database()
+    buckets = [minio_server.new_bucket() for _ in range(2)]
+    stores = [f"s3://{MINIO_USER}:{MINIO_PASSWORD}@{minio_server.endpoint}/{b}" for b in buckets]
+    env = {"ARCHIVE_STORAGE": stores[0], "ARCHIVE_STORAGE_REPLICA": stores[1], "ARCHIVE_SEARCH": opensearch_url}
+    home = tmp_path / "home"
+    try:
+        before, after = tmp_path / "before.xml", tmp_path / "after.xml"
+        lost_env = {**env, "ARCHIVE_DATABASE_URL": lost}
+        for name, builder in (("a", valid_sip()), ("b", _replacement())):
+            run = run_archive(home, "ingest", str(builder.write_dir(tmp_path / name)), "--json", env=lost_env)
+            assert run.code == 0, run.stdout + run.stderr
+        assert run_archive(home, "export-metadata", "-o", str(before), env=lost_env).code == 0
+        fresh_env = {**env, "ARCHIVE_DATABASE_URL": fresh}
+        rebuilt = run_archive(home, "rebuild-catalog", "--json", env=fresh_env)
+        assert rebuilt.code == 0, rebuilt.stdout + rebuilt.stderr
+        assert len(rebuilt.json()["restored"]) == 2  # type: ignore[index]
+        assert run_archive(home, "export-metadata", "-o", str(after), env=fresh_env).code == 0
+        old, new = _normalised(_rows(before)), _normalised(_rows(after))
+        for table in ARCHIVAL:
+            assert new[table] == old[table], table
+        hits = run_archive(home, "search", "chinh ly", "--json", env=fresh_env).json()
+        assert [h["code"] for h in hits["hits"] if h["kind"] == "dossier"] == [DOSSIER]  # type: ignore[index]
+    finally:
+        postgres_server.drop_database(lost)
+        postgres_server.drop_database(fresh)
