@@ -12,6 +12,7 @@ The AIP is stored as individual objects under `<aip_id>/`, so each has its own f
     representations/rep1/metadata/...        the sender's document metadata, bit for bit
     representations/rep1/data/<originals>    the originals, bit for bit
     representations/rep2/METS.xml            the preservation representation written by the archive
+    representations/rep2/metadata/preservation/PREMIS.xml  its copies and the migrations that made them
     representations/rep2/data/<copies>       PDF/A preservation copies
 
 Every METS in the AIP is the archive's own and follows E-ARK CSIP 2.2 and AIP 2.2 as the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +46,7 @@ AIP_PROFILE = "https://earkaip.dilcis.eu/profile/E-ARK-AIP.xml"
 REP1 = "representations/rep1/"
 REP2 = "representations/rep2/"
 TRANSFER_RECORD = "metadata/preservation/transfer.json"
+REP2_PREMIS = f"{REP2}metadata/preservation/PREMIS.xml"
 SENDER_REP1_METS = "submission/representations/rep1/METS.xml"
 _METS_NSMAP = cast(dict[str, str], {None: METS_NS, "xlink": XLINK_NS, "csip": CSIP_NS})
 _M = f"{{{METS_NS}}}"
@@ -120,11 +123,19 @@ def write_aip(spec: AipSpec, folder: Path) -> list[AipFile]:
         events=tuple(replace(e, objects=tuple(_relocated(o) for o in e.objects)) for e in spec.events),
     )
     generated: list[AipFile] = []
-    premis = _write(folder / "PREMIS.xml", "metadata/preservation/PREMIS.xml", _premis(spec), "text/xml")
+    data = [f for f in spec.files if f.aip_path.startswith((f"{REP1}data/", f"{REP2}data/"))]
+    premis = _write(folder / "PREMIS.xml", "metadata/preservation/PREMIS.xml", _premis(data, spec.events), "text/xml")
     generated.append(premis)
     if any(f.aip_path.startswith(REP1) for f in spec.files):
         generated.append(_write(folder / "rep1-METS.xml", f"{REP1}METS.xml", _rep1_mets(spec), "text/xml"))
-    rep2 = _write(folder / "rep2-METS.xml", f"{REP2}METS.xml", _rep2_mets(spec), "text/xml")
+    copies = [f for f in data if f.aip_path.startswith(REP2)]
+    rep2_premis = None
+    if copies:
+        sources = {c.derived_from for c in copies}
+        migrations = [e for e in spec.events if e.event_type == "migration" and sources & set(e.objects)]
+        rep2_premis = _write(folder / "rep2-PREMIS.xml", REP2_PREMIS, _premis(copies, migrations), "text/xml")
+        generated.append(rep2_premis)
+    rep2 = _write(folder / "rep2-METS.xml", f"{REP2}METS.xml", _rep2_mets(spec, rep2_premis), "text/xml")
     generated.append(rep2)
     everything = [*spec.files, *generated]
     root = _write(folder / "METS.xml", "METS.xml", _root_mets(spec, everything), "text/xml")
@@ -314,11 +325,16 @@ def _rep1_mets(spec: AipSpec) -> etree._Element:
     return mets
 
 
-def _rep2_mets(spec: AipSpec) -> etree._Element:
-    """The preservation representation's METS: its PDF/A copies, one structMap div per document."""
+def _rep2_mets(spec: AipSpec, premis: AipFile | None) -> etree._Element:
+    """The preservation representation's METS: its own PREMIS (amdSec), its PDF/A copies, one
+    structMap div per document."""
     mets = _mets_root("rep2", spec)
     created = _iso(spec.created_at)
     copies = {f.aip_path: f for f in spec.files if f.aip_path.startswith(REP2)}
+    if premis is not None:
+        amd = etree.SubElement(mets, f"{_M}amdSec", ID="amd-rep2")
+        digiprov = etree.SubElement(amd, f"{_M}digiprovMD", ID="premis-rep2", CREATED=created, STATUS="CURRENT")
+        _md_ref(digiprov, premis, REP2_PREMIS.removeprefix(REP2), "PREMIS", created)
     file_sec = etree.SubElement(mets, f"{_M}fileSec", ID="filesec-rep2")
     group = etree.SubElement(file_sec, f"{_M}fileGrp", ID="filegrp-rep2-data", USE="Data")
     ids: dict[str, str] = {}
@@ -327,6 +343,8 @@ def _rep2_mets(spec: AipSpec) -> etree._Element:
         _file_node(group, ids[path], copies[path], path.removeprefix(REP2), created)
     struct = etree.SubElement(mets, f"{_M}structMap", ID="structmap-rep2", TYPE="PHYSICAL", LABEL="CSIP")
     top = etree.SubElement(struct, f"{_M}div", ID="div-rep2", LABEL="rep2")
+    if premis is not None:
+        etree.SubElement(top, f"{_M}div", ID="div-rep2-metadata", LABEL="Metadata", ADMID="premis-rep2")
     data = etree.SubElement(top, f"{_M}div", ID="div-rep2-data", LABEL="Data")
     for index, document in enumerate(spec.documents):
         div = etree.SubElement(data, f"{_M}div", ID=f"div-rep2-doc-{index}", LABEL=document.code)
@@ -336,13 +354,13 @@ def _rep2_mets(spec: AipSpec) -> etree._Element:
     return mets
 
 
-def _premis(spec: AipSpec) -> etree._Element:
+def _premis(objects: list[AipFile], events: Sequence[PremisEvent]) -> etree._Element:
+    """PREMIS 3: the objects, the events (in the order they happened) and every agent they name."""
     premis = etree.Element(f"{_P}premis", nsmap={"premis": PREMIS_NS, "xsi": XSI_NS}, version="3.0")
-    for item in spec.files:
-        if item.aip_path.startswith(("representations/rep1/data/", "representations/rep2/data/")):
-            _premis_object(premis, item)
-    agents = sorted({a for e in spec.events for a in event_agents(e.agent)} | {ARCHIVE_AGENT})
-    for event in spec.events:
+    for item in objects:
+        _premis_object(premis, item)
+    agents = sorted({a for e in events for a in event_agents(e.agent)} | {ARCHIVE_AGENT})
+    for event in events:
         _premis_event(premis, event)
     for agent in agents:
         name, _, version = agent.partition(" ")

@@ -220,3 +220,16 @@ def test_aip_carries_its_transfer_record_with_the_signed_receipt(stored_aip: Pat
     mets = etree.parse(str(stored_aip / "METS.xml")).getroot()
     refs = [r.get("{http://www.w3.org/1999/xlink}href") for r in mets.iterfind(".//m:amdSec//m:mdRef", METS)]
     assert refs == ["metadata/preservation/PREMIS.xml", "metadata/preservation/transfer.json"]
+
+
+def test_preservation_representation_has_its_own_premis(stored_aip: Path) -> None:
+    rep2 = stored_aip / "representations" / "rep2"
+    premis = etree.parse(str(rep2 / "metadata" / "preservation" / "PREMIS.xml")).getroot()
+    nodes = list(premis.iterfind("p:object", PREMIS))
+    objects = sorted(_value(o, "p:objectIdentifier/p:objectIdentifierValue") for o in nodes)
+    assert objects == sorted(p.relative_to(stored_aip).as_posix() for p in (rep2 / "data").iterdir())
+    assert all(_value(o, ".//p:relationshipSubType") == "is derived from" for o in nodes)
+    assert [_value(e, "p:eventType") for e in premis.iterfind("p:event", PREMIS)] == ["migration"] * 4
+    mets = etree.parse(str(rep2 / "METS.xml")).getroot()
+    refs = [r.get("{http://www.w3.org/1999/xlink}href") for r in mets.iterfind(".//m:amdSec//m:mdRef", METS)]
+    assert refs == ["metadata/preservation/PREMIS.xml"]
