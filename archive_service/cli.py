@@ -708,6 +708,8 @@ def rebuild_catalog(add_missing: bool, as_json: bool) -> None:
         click.echo(", ".join(f"{name} {n}" for name, n in report.counts.items()))
         for item in report.from_replica:
             click.echo(f"  ĐỌC TỪ BẢN KHÁC / READ FROM ANOTHER COPY [{item['copy']}] {item['key']}")
+        for item in report.unlisted:
+            click.echo(f"  KHÔNG LIỆT KÊ HẾT ĐƯỢC / LISTING STOPPED [{item['copy']}] {item['problem']}")
         for item in report.skipped:
             click.echo(f"  BỎ QUA / SKIPPED {item['aip_id']}: {item['reason_vi']}\n      {item['reason_en']}")
     sys.exit(ExitCode.OK if report.clean else ExitCode.INTEGRITY)

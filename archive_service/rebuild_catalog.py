@@ -89,12 +89,13 @@ class RebuildReport:
     already_held: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     from_replica: list[dict[str, str]] = field(default_factory=list)
+    unlisted: list[dict[str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     indexed: int = 0
 
     @property
     def clean(self) -> bool:
-        return not self.skipped
+        return not self.skipped and not self.unlisted
 
     def skip(self, aip_id: str, error: UnreadableAipError) -> None:
         self.skipped.append({"aip_id": aip_id, "reason_vi": error.vi, "reason_en": error.en})
@@ -105,6 +106,7 @@ class RebuildReport:
             "already_held": self.already_held,
             "skipped": self.skipped,
             "from_replica": self.from_replica,
+            "unlisted": self.unlisted,
             "counts": self.counts,
             "indexed": self.indexed,
         }
@@ -196,8 +198,8 @@ def _listing(
                 f"Kho lưu trữ đối tượng '{copy.name}' không truy cập được: {exc}",
                 f"The object store '{copy.name}' is unavailable: {exc}",
             ) from exc
-        except IntegrityMismatch as exc:  # the rest of this copy's listing is lost; the other copy lists it
-            report.from_replica.append({"key": "", "copy": copy.name, "problem": f"listing stopped: {exc}"})
+        except IntegrityMismatch as exc:  # the rest of this copy's listing is lost; the other copies list it
+            report.unlisted.append({"copy": copy.name, "problem": str(exc)})
     return dict(found)
 
 

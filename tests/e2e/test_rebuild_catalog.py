@@ -211,14 +211,20 @@ def test_unreadable_aips_are_skipped_and_named(
     tools: None, cli: CliRunner, archive_home: Path, tmp_path: Path
 ) -> None:
     """An AIP sealed without a transfer record, and one whose object is damaged in both copies,
-    are listed with the reason (exit 7); the readable ones are restored."""
+    are listed with the reason (exit 7); the readable ones are restored, even when the primary's
+    listing stops at a damaged fixity record."""
     builder = valid_sip(pages=(1,))
     builder.dossier.update(TotalDoc="1", PageNumber="1")
     damaged = cli("ingest", str(builder.write_dir(tmp_path / "a")), "--json")
     assert damaged.code == 0, damaged.stdout
     damaged_aip: str = damaged.json()["dossier"]["aip_id"]  # type: ignore[index]
     kept = _scan()
-    assert cli("ingest", str(kept.write_dir(tmp_path / "b")), "--json", timeout=900).code == 0
+    kept_run = cli("ingest", str(kept.write_dir(tmp_path / "b")), "--json", timeout=900)
+    assert kept_run.code == 0, kept_run.stdout
+    kept_aip: str = kept_run.json()["dossier"]["aip_id"]  # type: ignore[index]
+    record = archive_home / "store" / "primary" / ".fixity" / kept_aip / "METS.xml"
+    record.chmod(0o644)
+    record.write_text("not a fixity record\n", encoding="utf-8")
     legacy = tmp_path / "METS.xml"
     legacy.write_bytes(LEGACY_METS)
     for name in ("primary", "replica"):
@@ -231,7 +237,8 @@ def test_unreadable_aips_are_skipped_and_named(
     run = cli("rebuild-catalog", "--json", timeout=900)
     assert run.code == 7, run.stdout + run.stderr
     report: dict[str, Any] = run.json()  # type: ignore[assignment]
-    assert len(report["restored"]) == 1
+    assert report["restored"] == [kept_aip]
+    assert [u["copy"] for u in report["unlisted"]] == ["primary"]
     reasons = {s["aip_id"]: s["reason_en"] for s in report["skipped"]}
     assert set(reasons) == {"aip-legacy", damaged_aip}
     assert "no transfer record" in reasons["aip-legacy"]
