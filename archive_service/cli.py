@@ -741,3 +741,33 @@ def reindex() -> None:
         audit_log.append(session, users.OPERATOR, audit_log.AuditAction.REINDEX, "", {"records": count})
         session.commit()
     click.echo(f"{count} bản ghi đã lập chỉ mục / records indexed")
+
+
+@main.command("rebuild-catalog")
+@click.option("--add-missing", is_flag=True,
+              help="chỉ thêm các AIP danh mục còn thiếu / add only the AIPs the catalog lacks")
+@json_option
+@handles_errors
+def rebuild_catalog(add_missing: bool, as_json: bool) -> None:
+    """Dựng lại danh mục và chỉ mục chỉ từ các AIP trong kho / Rebuild catalog and index from the AIPs alone.
+
+    Mặc định chỉ chạy vào danh mục trống / by default only into an empty catalog.
+    """
+    from archive_service.rebuild_catalog import rebuild_catalog as run_rebuild
+
+    report = run_rebuild(_services(), users.OPERATOR, add_missing=add_missing)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(
+            f"Đã dựng lại {len(report.restored)} AIP, {report.indexed} bản ghi đã lập chỉ mục / "
+            f"{len(report.restored)} AIPs restored, {report.indexed} records indexed"
+        )
+        click.echo(", ".join(f"{name} {n}" for name, n in report.counts.items()))
+        for item in report.from_replica:
+            click.echo(f"  ĐỌC TỪ BẢN KHÁC / READ FROM ANOTHER COPY [{item['copy']}] {item['key']}")
+        for item in report.unlisted:
+            click.echo(f"  KHÔNG LIỆT KÊ HẾT ĐƯỢC / LISTING STOPPED [{item['copy']}] {item['problem']}")
+        for item in report.skipped:
+            click.echo(f"  BỎ QUA / SKIPPED {item['aip_id']}: {item['reason_vi']}\n      {item['reason_en']}")
+    sys.exit(ExitCode.OK if report.clean else ExitCode.INTEGRITY)

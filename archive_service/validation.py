@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from archive_service.config import Settings
-from archive_service.file_checks import check_files
+from archive_service.file_checks import FileSignatures, inspect_files
 from archive_service.file_probes import FileProbes, probe_files, probe_findings
 from archive_service.packages.edxml_documents import EdxmlOpening, open_edxml_files
 from archive_service.packages.sip import DOSSIER_EAD, SipPackage, read_sip
@@ -55,6 +55,7 @@ class ValidationReport:
     package: SipPackage | None = None
     probes: FileProbes | None = None
     edxml: list[EdxmlOpening] = field(default_factory=list)
+    signatures: dict[str, FileSignatures] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -136,7 +137,9 @@ def judge_staged(
             ]
     report.findings.extend(_metadata_findings(package, holds, held))
     report.probes = probe_files(package, settings)
-    report.findings.extend(check_files(package, settings, report.probes.formats))
+    files = inspect_files(package, settings, report.probes.formats)
+    report.findings.extend(files.findings)
+    report.signatures = files.signatures
     report.findings.extend(probe_findings(package, report.probes))
     return report
 

@@ -5,12 +5,14 @@ The AIP is stored as individual objects under `<aip_id>/`, so each has its own f
     METS.xml                                 root METS written by the archive (OAISPACKAGETYPE=AIP)
     metadata/descriptive/EAD.xml             the sender's dossier metadata, bit for bit
     metadata/preservation/PREMIS.xml         objects, events and agents (PREMIS 3)
+    metadata/preservation/transfer.json      the transfer's facts and its signed receipt (optional)
     submission/METS.xml                      the sender's root METS, bit for bit, as evidence
     submission/representations/rep1/METS.xml the sender's representation METS, bit for bit, as evidence
     representations/rep1/METS.xml            the original representation, described by the archive
     representations/rep1/metadata/...        the sender's document metadata, bit for bit
     representations/rep1/data/<originals>    the originals, bit for bit
     representations/rep2/METS.xml            the preservation representation written by the archive
+    representations/rep2/metadata/preservation/PREMIS.xml  its copies and the migrations that made them
     representations/rep2/data/<copies>       PDF/A preservation copies
 
 Every METS in the AIP is the archive's own and follows E-ARK CSIP 2.2 and AIP 2.2 as the
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +45,8 @@ ARCHIVE_AGENT = f"archive-service {__version__}"
 AIP_PROFILE = "https://earkaip.dilcis.eu/profile/E-ARK-AIP.xml"
 REP1 = "representations/rep1/"
 REP2 = "representations/rep2/"
+TRANSFER_RECORD = "metadata/preservation/transfer.json"
+REP2_PREMIS = f"{REP2}metadata/preservation/PREMIS.xml"
 SENDER_REP1_METS = "submission/representations/rep1/METS.xml"
 _METS_NSMAP = cast(dict[str, str], {None: METS_NS, "xlink": XLINK_NS, "csip": CSIP_NS})
 _M = f"{{{METS_NS}}}"
@@ -62,6 +67,12 @@ class AipFile:
     format_name: str = ""
     puid: str = ""
     derived_from: str | None = None
+
+    @classmethod
+    def of_bytes(cls, aip_path: str, source: Path, data: bytes, mimetype: str) -> AipFile:
+        """A file the archive generated (XML or JSON) whose bytes are already at `source`."""
+        fmt = ("JSON", "fmt/817") if mimetype == "application/json" else ("XML", "fmt/101")
+        return cls(aip_path, source, hashlib.sha256(data).hexdigest(), len(data), mimetype, *fmt)
 
 
 @dataclass(frozen=True)
@@ -112,11 +123,19 @@ def write_aip(spec: AipSpec, folder: Path) -> list[AipFile]:
         events=tuple(replace(e, objects=tuple(_relocated(o) for o in e.objects)) for e in spec.events),
     )
     generated: list[AipFile] = []
-    premis = _write(folder / "PREMIS.xml", "metadata/preservation/PREMIS.xml", _premis(spec), "text/xml")
+    data = [f for f in spec.files if f.aip_path.startswith((f"{REP1}data/", f"{REP2}data/"))]
+    premis = _write(folder / "PREMIS.xml", "metadata/preservation/PREMIS.xml", _premis(data, spec.events), "text/xml")
     generated.append(premis)
     if any(f.aip_path.startswith(REP1) for f in spec.files):
         generated.append(_write(folder / "rep1-METS.xml", f"{REP1}METS.xml", _rep1_mets(spec), "text/xml"))
-    rep2 = _write(folder / "rep2-METS.xml", f"{REP2}METS.xml", _rep2_mets(spec), "text/xml")
+    copies = [f for f in data if f.aip_path.startswith(REP2)]
+    rep2_premis = None
+    if copies:
+        sources = {c.derived_from for c in copies}
+        migrations = [e for e in spec.events if e.event_type == "migration" and sources & set(e.objects)]
+        rep2_premis = _write(folder / "rep2-PREMIS.xml", REP2_PREMIS, _premis(copies, migrations), "text/xml")
+        generated.append(rep2_premis)
+    rep2 = _write(folder / "rep2-METS.xml", f"{REP2}METS.xml", _rep2_mets(spec, rep2_premis), "text/xml")
     generated.append(rep2)
     everything = [*spec.files, *generated]
     root = _write(folder / "METS.xml", "METS.xml", _root_mets(spec, everything), "text/xml")
@@ -131,11 +150,16 @@ def _relocated(aip_path: str) -> str:
 def _write(path: Path, aip_path: str, root: etree._Element, mimetype: str) -> AipFile:
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     path.write_bytes(data)
-    return AipFile(aip_path, path, hashlib.sha256(data).hexdigest(), len(data), mimetype, "XML", "fmt/101")
+    return AipFile.of_bytes(aip_path, path, data, mimetype)
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def _precise(moment: datetime) -> str:
+    """Event times keep their microseconds: the catalog rebuilt from the AIP gets the same instant."""
+    return moment.isoformat(timespec="microseconds")
 
 
 def _mets_root(objid: str, spec: AipSpec) -> etree._Element:
@@ -182,14 +206,14 @@ def _file_node(group: etree._Element, ident: str, item: AipFile, href: str, crea
     etree.SubElement(node, f"{_M}FLocat", {_HREF: href, f"{{{XLINK_NS}}}type": "simple", "LOCTYPE": "URL"})
 
 
-def _md_ref(parent: etree._Element, item: AipFile, href: str, mdtype: str, created: str) -> None:
-    etree.SubElement(
+def _md_ref(parent: etree._Element, item: AipFile, href: str, mdtype: str, created: str) -> etree._Element:
+    return etree.SubElement(
         parent,
         f"{_M}mdRef",
         {
             "LOCTYPE": "URL",
             "MDTYPE": mdtype,
-            "MIMETYPE": "text/xml",
+            "MIMETYPE": item.mimetype or "text/xml",
             f"{{{XLINK_NS}}}type": "simple",
             _HREF: href,
             "SIZE": str(item.size),
@@ -227,6 +251,12 @@ def _root_mets(spec: AipSpec, objects: list[AipFile]) -> etree._Element:
     digiprov = etree.SubElement(amd, f"{_M}digiprovMD", ID="premis-aip", CREATED=created, STATUS="CURRENT")
     premis = by_path["metadata/preservation/PREMIS.xml"]
     _md_ref(digiprov, premis, "metadata/preservation/PREMIS.xml", "PREMIS", created)
+    admids = ["premis-aip"]
+    record = by_path.get(TRANSFER_RECORD)
+    if record is not None:
+        provenance = etree.SubElement(amd, f"{_M}digiprovMD", ID="transfer-aip", CREATED=created, STATUS="CURRENT")
+        _md_ref(provenance, record, TRANSFER_RECORD, "OTHER", created).set("OTHERMDTYPE", "TRANSFER-RECORD")
+        admids.append("transfer-aip")
     file_sec = etree.SubElement(mets, f"{_M}fileSec", ID="filesec-aip")
     pointers: list[tuple[str, str, str]] = []
     submission = sorted(path for path in by_path if path.startswith("submission/"))
@@ -245,7 +275,9 @@ def _root_mets(spec: AipSpec, objects: list[AipFile]) -> etree._Element:
             pointers.append((group_id, use, path))
     struct = etree.SubElement(mets, f"{_M}structMap", ID="structmap-aip", TYPE="PHYSICAL", LABEL="CSIP")
     top = etree.SubElement(struct, f"{_M}div", ID="div-aip", LABEL=spec.aip_id)
-    etree.SubElement(top, f"{_M}div", ID="div-metadata", LABEL="Metadata", DMDID="dmd-dossier", ADMID="premis-aip")
+    etree.SubElement(
+        top, f"{_M}div", ID="div-metadata", LABEL="Metadata", DMDID="dmd-dossier", ADMID=" ".join(admids)
+    )
     for group_id, use, path in pointers:
         div = etree.SubElement(top, f"{_M}div", ID=f"div-{group_id.removeprefix('filegrp-')}", LABEL=use)
         _mptr(div, path, group_id)
@@ -293,11 +325,16 @@ def _rep1_mets(spec: AipSpec) -> etree._Element:
     return mets
 
 
-def _rep2_mets(spec: AipSpec) -> etree._Element:
-    """The preservation representation's METS: its PDF/A copies, one structMap div per document."""
+def _rep2_mets(spec: AipSpec, premis: AipFile | None) -> etree._Element:
+    """The preservation representation's METS: its own PREMIS (amdSec), its PDF/A copies, one
+    structMap div per document."""
     mets = _mets_root("rep2", spec)
     created = _iso(spec.created_at)
     copies = {f.aip_path: f for f in spec.files if f.aip_path.startswith(REP2)}
+    if premis is not None:
+        amd = etree.SubElement(mets, f"{_M}amdSec", ID="amd-rep2")
+        digiprov = etree.SubElement(amd, f"{_M}digiprovMD", ID="premis-rep2", CREATED=created, STATUS="CURRENT")
+        _md_ref(digiprov, premis, REP2_PREMIS.removeprefix(REP2), "PREMIS", created)
     file_sec = etree.SubElement(mets, f"{_M}fileSec", ID="filesec-rep2")
     group = etree.SubElement(file_sec, f"{_M}fileGrp", ID="filegrp-rep2-data", USE="Data")
     ids: dict[str, str] = {}
@@ -306,6 +343,8 @@ def _rep2_mets(spec: AipSpec) -> etree._Element:
         _file_node(group, ids[path], copies[path], path.removeprefix(REP2), created)
     struct = etree.SubElement(mets, f"{_M}structMap", ID="structmap-rep2", TYPE="PHYSICAL", LABEL="CSIP")
     top = etree.SubElement(struct, f"{_M}div", ID="div-rep2", LABEL="rep2")
+    if premis is not None:
+        etree.SubElement(top, f"{_M}div", ID="div-rep2-metadata", LABEL="Metadata", ADMID="premis-rep2")
     data = etree.SubElement(top, f"{_M}div", ID="div-rep2-data", LABEL="Data")
     for index, document in enumerate(spec.documents):
         div = etree.SubElement(data, f"{_M}div", ID=f"div-rep2-doc-{index}", LABEL=document.code)
@@ -315,21 +354,28 @@ def _rep2_mets(spec: AipSpec) -> etree._Element:
     return mets
 
 
-def _premis(spec: AipSpec) -> etree._Element:
+def _premis(objects: list[AipFile], events: Sequence[PremisEvent]) -> etree._Element:
+    """PREMIS 3: the objects, the events (in the order they happened) and every agent they name."""
     premis = etree.Element(f"{_P}premis", nsmap={"premis": PREMIS_NS, "xsi": XSI_NS}, version="3.0")
-    for item in spec.files:
-        if item.aip_path.startswith(("representations/rep1/data/", "representations/rep2/data/")):
-            _premis_object(premis, item)
-    agents = sorted({e.agent for e in spec.events} | {ARCHIVE_AGENT})
-    for event in spec.events:
+    for item in objects:
+        _premis_object(premis, item)
+    agents = sorted({a for e in events for a in event_agents(e.agent)} | {ARCHIVE_AGENT})
+    for event in events:
         _premis_event(premis, event)
     for agent in agents:
+        name, _, version = agent.partition(" ")
         node = etree.SubElement(premis, f"{_P}agent")
         _identifier(node, "agentIdentifier", agent)
-        etree.SubElement(node, f"{_P}agentName").text = agent.split(" ", 1)[0]
+        etree.SubElement(node, f"{_P}agentName").text = name
         etree.SubElement(node, f"{_P}agentType").text = "software"
-        etree.SubElement(node, f"{_P}agentVersion").text = agent.split(" ", 1)[1] if " " in agent else ""
+        etree.SubElement(node, f"{_P}agentVersion").text = version
     return premis
+
+
+def event_agents(agent: str) -> list[str]:
+    """The tools an event names ("OCRmyPDF 16.10.4, Ghostscript 10.07.0"): one PREMIS agent
+    each, "name version"; joined again with ", " they give the event's agent back."""
+    return [part.strip() for part in agent.split(", ") if part.strip()]
 
 
 def _identifier(parent: etree._Element, tag: str, value: str) -> None:
@@ -368,11 +414,12 @@ def _premis_event(premis: etree._Element, event: PremisEvent) -> None:
     node = etree.SubElement(premis, f"{_P}event")
     _identifier(node, "eventIdentifier", event.event_id)
     etree.SubElement(node, f"{_P}eventType").text = event.event_type
-    etree.SubElement(node, f"{_P}eventDateTime").text = _iso(event.at)
+    etree.SubElement(node, f"{_P}eventDateTime").text = _precise(event.at)
     detail = etree.SubElement(node, f"{_P}eventDetailInformation")
     etree.SubElement(detail, f"{_P}eventDetail").text = event.detail
     outcome = etree.SubElement(node, f"{_P}eventOutcomeInformation")
     etree.SubElement(outcome, f"{_P}eventOutcome").text = event.outcome
-    _identifier(node, "linkingAgentIdentifier", event.agent)
+    for agent in event_agents(event.agent):
+        _identifier(node, "linkingAgentIdentifier", agent)
     for path in event.objects:
         _identifier(node, "linkingObjectIdentifier", path)

@@ -113,8 +113,13 @@ class AipObjectModel(Frozen):
 
 
 class BuildAipOutput(Frozen):
+    """The sealed AIP: its objects, and the events and signed receipt it records for the catalog."""
+
     aip_id: str
     objects: tuple[AipObjectModel, ...]
+    events: tuple[EventRecord, ...]
+    receipt: dict[str, Any]
+    sealed_at: datetime
 
 
 class StoreOutput(Frozen):

@@ -7,6 +7,7 @@ a scan that did not happen; files the scanner could not read get their own "not 
 from __future__ import annotations
 
 from archive_service.file_probes import VirusScan
+from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.pipeline.context import new_event
 from archive_service.pipeline.models import EventRecord
 
@@ -21,7 +22,7 @@ def virus_check_events(scan: VirusScan | None, files: tuple[str, ...]) -> tuple[
                 "virus check",
                 "Chưa quét virus: kho lưu trữ chưa cấu hình trình quét (ARCHIVE_CLAMAV) / "
                 "not scanned: no virus scanner is configured (ARCHIVE_CLAMAV)",
-                "archive-service",
+                ARCHIVE_AGENT,
                 files,
                 outcome=NOT_PERFORMED,
             ),

@@ -11,6 +11,7 @@ skip elsewhere, naming the script that installs them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,9 +21,12 @@ from typing import NoReturn
 
 import pikepdf
 import pytest
+from lxml import etree
 
 from archive_service.errors import MissingDependencyError
 from archive_service.packages.aip_validation import commons_ip2_validate, find_commons_ip2, validate_aip
+from archive_service.receipts import verify_receipt_signature
+from archive_service.signing import KeyRing
 from archive_service.tools.verapdf import find_verapdf, verapdf_validate
 from tests.fixtures.cli import run_archive
 from tests.fixtures.pki import ORGAN, sign_as_organisation_and_person
@@ -40,6 +44,8 @@ GUIDE = VIETNAMESE / "vpcp__HDSD_LICH_HOP.pdf"
 SCAN = VIETNAMESE / "vbhc__2352_07-CT-UBND.signed_20250221_092046.pdf"
 SCAN_SIGNER = "Trung tâm Công báo và Tin học"
 PDFA_CORPUS = CORPUS / "pdfa"
+PREMIS = {"p": "http://www.loc.gov/premis/v3"}
+METS = {"m": "http://www.loc.gov/METS/"}
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +159,77 @@ def test_commons_ip2_finds_the_stored_aip_valid_and_a_damaged_copy_invalid(
     shutil.copytree(stored_aip, damaged)
     next((damaged / "representations" / "rep2" / "data").iterdir()).unlink()
     assert not commons_ip2_validate(damaged, lib=commons_ip2_lib).valid
+
+
+def _premis(stored_aip: Path) -> etree._Element:
+    return etree.parse(str(stored_aip / "metadata" / "preservation" / "PREMIS.xml")).getroot()
+
+
+def _value(node: etree._Element, path: str) -> str:
+    return node.findtext(path, default="", namespaces=PREMIS) or ""
+
+
+def test_premis_records_objects_events_and_agents(stored_aip: Path) -> None:
+    premis = _premis(stored_aip)
+    objects = {_value(o, "p:objectIdentifier/p:objectIdentifierValue"): o for o in premis.iterfind("p:object", PREMIS)}
+    data = sorted(p.relative_to(stored_aip).as_posix() for p in stored_aip.glob("representations/rep*/data/*"))
+    assert sorted(objects) == data
+    for path, obj in objects.items():
+        stored = (stored_aip / path).read_bytes()
+        assert _value(obj, ".//p:messageDigestAlgorithm") == "SHA-256"
+        assert _value(obj, ".//p:messageDigest") == hashlib.sha256(stored).hexdigest()
+        assert _value(obj, ".//p:size") == str(len(stored))
+        assert _value(obj, ".//p:formatRegistryName") == "PRONOM"
+        assert _value(obj, ".//p:formatRegistryKey").startswith("fmt/"), path
+    events = [
+        (_value(e, "p:eventType"), _value(e, "p:eventOutcomeInformation/p:eventOutcome"), e)
+        for e in premis.iterfind("p:event", PREMIS)
+    ]
+    kinds = [kind for kind, _, _ in events]
+    assert kinds[0] == "ingestion"
+    assert {"fixity check", "validation", "digital signature validation", "virus check", "format identification",
+            "migration"} <= set(kinds)
+    assert [outcome for kind, outcome, _ in events if kind == "virus check"] == ["not performed"]
+    signatures = {_value(e, "p:linkingObjectIdentifier/p:linkingObjectIdentifierValue"): (outcome, e)
+                  for kind, outcome, e in events if kind == "digital signature validation"}
+    assert len(signatures) == 4
+    assert all(outcome in ("valid", "untrusted") for outcome, _ in signatures.values()), signatures
+    assert all("pyHanko" in _value(e, "p:linkingAgentIdentifier/p:linkingAgentIdentifierValue")
+               for _, e in signatures.values())
+    migrations = [e for kind, _, e in events if kind == "migration"]
+    assert len(migrations) == 4
+    for migration in migrations:
+        original = _value(migration, "p:linkingObjectIdentifier/p:linkingObjectIdentifierValue")
+        assert "does not carry the original's signatures" in _value(migration, ".//p:eventDetail")
+        assert kinds.index("digital signature validation") < kinds.index("migration"), original
+        assert original in signatures
+    agents = {_value(a, "p:agentName"): _value(a, "p:agentVersion") for a in premis.iterfind("p:agent", PREMIS)}
+    assert {"archive-service", "pyHanko", "ocrmypdf", "ghostscript", "tesseract"} <= set(agents), agents
+    assert all(version for version in agents.values()), agents
+    linked = {_value(a, "p:linkingAgentIdentifierValue") for e in premis.iterfind("p:event", PREMIS)
+              for a in e.iterfind("p:linkingAgentIdentifier", PREMIS)}
+    assert linked <= {_value(a, "p:agentIdentifier/p:agentIdentifierValue") for a in premis.iterfind("p:agent", PREMIS)}
+
+
+def test_aip_carries_its_transfer_record_with_the_signed_receipt(stored_aip: Path) -> None:
+    record = json.loads((stored_aip / "metadata" / "preservation" / "transfer.json").read_bytes())
+    home = stored_aip.parents[2]
+    assert verify_receipt_signature(KeyRing(home), record["receipt"])
+    assert record["aip"]["id"] == stored_aip.name
+    assert record["receipt"]["dossier"]["aip_id"] == stored_aip.name
+    mets = etree.parse(str(stored_aip / "METS.xml")).getroot()
+    refs = [r.get("{http://www.w3.org/1999/xlink}href") for r in mets.iterfind(".//m:amdSec//m:mdRef", METS)]
+    assert refs == ["metadata/preservation/PREMIS.xml", "metadata/preservation/transfer.json"]
+
+
+def test_preservation_representation_has_its_own_premis(stored_aip: Path) -> None:
+    rep2 = stored_aip / "representations" / "rep2"
+    premis = etree.parse(str(rep2 / "metadata" / "preservation" / "PREMIS.xml")).getroot()
+    nodes = list(premis.iterfind("p:object", PREMIS))
+    objects = sorted(_value(o, "p:objectIdentifier/p:objectIdentifierValue") for o in nodes)
+    assert objects == sorted(p.relative_to(stored_aip).as_posix() for p in (rep2 / "data").iterdir())
+    assert all(_value(o, ".//p:relationshipSubType") == "is derived from" for o in nodes)
+    assert [_value(e, "p:eventType") for e in premis.iterfind("p:event", PREMIS)] == ["migration"] * 4
+    mets = etree.parse(str(rep2 / "METS.xml")).getroot()
+    refs = [r.get("{http://www.w3.org/1999/xlink}href") for r in mets.iterfind(".//m:amdSec//m:mdRef", METS)]
+    assert refs == ["metadata/preservation/PREMIS.xml"]

@@ -1,10 +1,25 @@
-"""Build AIP: lay out the archival package (originals, copies, METS, PREMIS) for storage."""
+"""Build AIP: lay out the archival package (originals, copies, METS, PREMIS) for storage.
+
+The AIP is sealed with everything the catalog step will record (docs/decisions/0013): the full
+event list, the signed receipt and the transfer's facts, so the catalog can be rebuilt from it.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
+from archive_service.catalog import queries
 from archive_service.packages.aip import AipDocument, AipFile, AipSpec, PremisEvent, write_aip
+from archive_service.pipeline.accession import (
+    TRANSFER_RECORD,
+    aip_path_of,
+    copy_aip_path,
+    document_files,
+    ingestion_event,
+    transfer_record,
+)
 from archive_service.pipeline.context import StepContext
 from archive_service.pipeline.models import (
     AipObjectModel,
@@ -17,9 +32,11 @@ from archive_service.pipeline.models import (
     UnpackOutput,
     ValidateOutput,
 )
+from archive_service.receipts import sign_receipt
+from archive_service.states import TransferStatus
 
 _AIP_NAMESPACE = uuid.UUID("6f1c2d64-4d1b-4c5e-9a51-0b7f3c2a9e10")
-COPIES = "representations/rep2/data/"
+SUBMISSION = "submission/"
 
 
 def aip_id_for(transfer_id: str) -> str:
@@ -27,31 +44,54 @@ def aip_id_for(transfer_id: str) -> str:
     return f"aip-{uuid.uuid5(_AIP_NAMESPACE, transfer_id)}"
 
 
-def aip_path_of(staged_path: str) -> str:
-    """Where a file of the sender's package goes in the AIP (package-format.md)."""
-    if staged_path == "METS.xml":
-        return "submission/METS.xml"
-    if staged_path.startswith(("metadata/", "representations/rep1/")):
-        return staged_path
-    return f"submission/{staged_path}"
-
-
-def copy_aip_path(copy_path: str) -> str:
-    return COPIES + copy_path
+def staged_path_of(aip_path: str) -> str | None:
+    """The inverse of `aip_path_of`: where an AIP object was in the sender's package, or None
+    for what the archive wrote itself (its METS files, PREMIS, the transfer record, rep2)."""
+    if aip_path.startswith(SUBMISSION):
+        return aip_path.removeprefix(SUBMISSION)
+    if aip_path in ("METS.xml", "representations/rep1/METS.xml") or aip_path.startswith(
+        ("metadata/preservation/", "representations/rep2/")
+    ):
+        return None
+    if aip_path.startswith(("metadata/", "representations/rep1/")):
+        return aip_path
+    return None
 
 
 def all_events(ctx: StepContext) -> list[EventRecord]:
-    """Every event recorded so far, in the order the steps ran."""
-    return [
-        *ctx.output(ValidateOutput).events,
-        *ctx.output(IdentifyOutput).events,
-        *ctx.output(PreserveOutput).events,
-    ]
+    """Every event of the steps so far in the order they ran, ingestion first."""
+    validated = ctx.output(ValidateOutput)
+    identified = ctx.output(IdentifyOutput).events
+    preserved = ctx.output(PreserveOutput).events
+    received = ingestion_event(ctx.transfer_id, ctx.output(UnpackOutput).package_id, ctx.received_at)
+    return [received, *validated.events, *identified, *preserved]
+
+
+def receipt_payload(ctx: StepContext, aip_id: str) -> dict[str, Any]:
+    """What the signed receipt says (package-format.md, "What the archive returns")."""
+    validated = ctx.output(ValidateOutput)
+    preserved = ctx.output(PreserveOutput)
+    formats = ctx.output(IdentifyOutput).formats
+    copies = {c.original_path: c for c in preserved.copies}
+    return {
+        "transfer_id": ctx.transfer_id,
+        "status": str(TransferStatus.ACCEPTED),
+        "profile": validated.profile,
+        "dossier": {"code": validated.dossier_code, "aip_id": aip_id},
+        "documents": [
+            {"code": item.code, "files": [e.receipt_entry() for e in document_files(item, formats, copies)]}
+            for item in validated.items
+        ],
+        # the files the sender listed (the handover minutes' count): an edXML counts once, not its attachments
+        "counts": {"dossiers": 1, "files": sum(f.extracted_from is None for i in validated.items for f in i.files)},
+        "findings": list(validated.findings) + list(preserved.findings),
+        "received_at": ctx.received_at.isoformat(),
+    }
 
 
 class BuildAipStep:
     name = "build_aip"
-    version = "1"
+    version = "2"
     output_model = BuildAipOutput
 
     def run(self, ctx: StepContext) -> BuildAipOutput:
@@ -104,11 +144,29 @@ class BuildAipStep:
             for item in validated.items
         )
         aip_id = aip_id_for(ctx.transfer_id)
+        sealed_at = datetime.now(UTC)
+        events = all_events(ctx)
+        receipt = sign_receipt(ctx.services.keyring, receipt_payload(ctx, aip_id))
+        with ctx.services.sessions() as session:
+            transfer = queries.transfer(session, ctx.transfer_id)
+            record = transfer_record(
+                transfer,
+                aip_id=aip_id,
+                aip_version=validated.aip_version,
+                record_status=validated.record_status,
+                received_at=ctx.received_at,
+                sealed_at=sealed_at,
+                receipt=receipt,
+            )
+        folder = ctx.work_dir / "aip"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "transfer.json").write_bytes(record)
+        files.append(AipFile.of_bytes(TRANSFER_RECORD, folder / "transfer.json", record, "application/json"))
         spec = AipSpec(
             aip_id=aip_id,
             package_id=unpacked.package_id,
             dossier_code=validated.dossier_code,
-            created_at=ctx.received_at,
+            created_at=sealed_at,
             creator_name=validated.creator_name,
             creator_org=validated.creator_org,
             files=tuple(files),
@@ -123,10 +181,10 @@ class BuildAipStep:
                     e.agent,
                     tuple(aip_path_of(o) for o in e.objects),
                 )
-                for e in all_events(ctx)
+                for e in events
             ),
         )
-        objects = write_aip(spec, ctx.work_dir / "aip")
+        objects = write_aip(spec, folder)
         return BuildAipOutput(
             aip_id=aip_id,
             objects=tuple(
@@ -135,4 +193,7 @@ class BuildAipStep:
                 )
                 for o in objects
             ),
+            events=tuple(events),
+            receipt=receipt,
+            sealed_at=sealed_at,
         )

@@ -1,10 +1,10 @@
-"""Catalog: record the dossier, its documents, files, objects and events, sign the receipt and
-accept the transfer, all in one transaction, so nothing is visible before it is complete."""
+"""Catalog: record the dossier, its documents, files, objects and events and accept the transfer
+with the receipt sealed in the AIP, all in one transaction, so nothing is visible before it is
+complete."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
@@ -22,7 +22,8 @@ from archive_service.catalog.models import (
     StoredFile,
     StoredObject,
 )
-from archive_service.pipeline.context import StepContext, new_event
+from archive_service.pipeline.accession import FileEntry, document_files
+from archive_service.pipeline.context import StepContext
 from archive_service.pipeline.models import (
     BuildAipOutput,
     CatalogOutput,
@@ -33,10 +34,8 @@ from archive_service.pipeline.models import (
     StoreOutput,
     ValidateOutput,
 )
-from archive_service.pipeline.steps.build_aip import aip_path_of, all_events, copy_aip_path
 from archive_service.pipeline.steps.store import object_key
-from archive_service.receipts import sign_receipt
-from archive_service.states import FileRole, TransferStatus
+from archive_service.states import TransferStatus
 from ingest_rules.metadata_rules import parse_vn_date
 
 
@@ -46,66 +45,49 @@ class CatalogStep:
     output_model = CatalogOutput
 
     def run(self, ctx: StepContext) -> CatalogOutput:
-        validated = ctx.output(ValidateOutput)
         built = ctx.output(BuildAipOutput)
         with ctx.services.sessions() as session, session.begin():
-            transfer = queries.transfer(session, ctx.transfer_id)
-            dossier = _dossier(session, ctx, validated, built.aip_id)
-            documents = [_document(ctx, dossier, item) for item in validated.items]
-            session.add_all(documents)
-            session.flush()
-            receipt_docs = [
-                _files(session, ctx, built.aip_id, doc, item)
-                for doc, item in zip(documents, validated.items, strict=True)
-            ]
-            session.add_all(
-                StoredObject(
-                    key=object_key(built.aip_id, o.aip_path), aip_id=built.aip_id, sha256=o.sha256, size=o.size
-                )
-                for o in built.objects
-            )
-            events = [
-                new_event(
-                    "ingestion",
-                    f"Tiếp nhận gói {transfer.package_id} / received package {transfer.package_id}",
-                    "archive-service",
-                ),
-                *all_events(ctx),
-                *ctx.output(StoreOutput).events,
-            ]
-            session.add_all(_event_row(ctx.transfer_id, built.aip_id, e) for e in events)
-            receipt = sign_receipt(
-                ctx.services.keyring,
-                {
-                    "transfer_id": ctx.transfer_id,
-                    "status": str(TransferStatus.ACCEPTED),
-                    "profile": validated.profile,
-                    "dossier": {"code": validated.dossier_code, "aip_id": built.aip_id},
-                    "documents": receipt_docs,
-                    "counts": {"dossiers": 1, "files": _sent_files(validated)},
-                    "findings": list(validated.findings) + list(ctx.output(PreserveOutput).findings),
-                    "received_at": ctx.received_at.isoformat(),
-                },
-            )
-            transfer.status = TransferStatus.ACCEPTED
-            transfer.profile = validated.profile
-            transfer.findings = receipt["findings"]
-            transfer.receipt = receipt
-            transfer.finished_at = datetime.now(UTC)
+            dossier = record_accepted(session, ctx, datetime.now(UTC))
             session.add(IndexOutbox(dossier_id=dossier.id))
             audit_log.append(
                 session,
                 ctx.submitter,
                 audit_log.AuditAction.INTAKE,
-                validated.dossier_code,
+                dossier.code,
                 {"transfer_id": ctx.transfer_id, "aip_id": built.aip_id, "files": len(built.objects)},
             )
             return CatalogOutput(dossier_id=dossier.id)
 
 
-def _sent_files(validated: ValidateOutput) -> int:
-    """The files the sender listed (the handover minutes' count): an edXML counts once, not its attachments."""
-    return sum(1 for item in validated.items for f in item.files if f.extracted_from is None)
+def record_accepted(session: Session, ctx: StepContext, finished_at: datetime) -> Dossier:
+    """Write what the sealed AIP records (dossier, documents, files, objects, events, receipt)
+    and accept the transfer. The catalog step and `archive rebuild-catalog` both come here, so a
+    rebuilt catalog holds the same rows; record times are the AIP's sealing time."""
+    validated = ctx.output(ValidateOutput)
+    built = ctx.output(BuildAipOutput)
+    transfer = queries.transfer(session, ctx.transfer_id)
+    dossier = _dossier(session, ctx, validated, built)
+    documents = [_document(ctx, dossier, item) for item in validated.items]
+    session.add_all(documents)
+    session.flush()
+    formats = ctx.output(IdentifyOutput).formats
+    copies = {c.original_path: c for c in ctx.output(PreserveOutput).copies}
+    for document, item in zip(documents, validated.items, strict=True):
+        session.add_all(
+            _stored_file(built, document, entry) for entry in document_files(item, formats, copies)
+        )
+    session.add_all(
+        StoredObject(key=object_key(built.aip_id, o.aip_path), aip_id=built.aip_id, sha256=o.sha256, size=o.size)
+        for o in sorted(built.objects, key=lambda o: o.aip_path)
+    )
+    events = [*built.events, *ctx.output(StoreOutput).events]
+    session.add_all(_event_row(ctx.transfer_id, built.aip_id, e) for e in events)
+    transfer.status = TransferStatus.ACCEPTED
+    transfer.profile = validated.profile
+    transfer.findings = built.receipt["findings"]
+    transfer.receipt = built.receipt
+    transfer.finished_at = finished_at
+    return dossier
 
 
 def _year(values: dict[str, str]) -> int | None:
@@ -134,7 +116,7 @@ def fonds_for(session: Session, code: str, name: str) -> Fonds:
     return fonds
 
 
-def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, aip_id: str) -> Dossier:
+def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, built: BuildAipOutput) -> Dossier:
     values = validated.dossier_values
     fonds = fonds_for(session, values.get("OrganId", ""), validated.creator_name)
     previous = queries.current_dossier(session, validated.dossier_code)
@@ -150,10 +132,11 @@ def _dossier(session: Session, ctx: StepContext, validated: ValidateOutput, aip_
         year=_year(values),
         start_date=values.get("StartDate"),
         end_date=values.get("EndDate"),
-        aip_id=aip_id,
+        aip_id=built.aip_id,
         aip_version=validated.aip_version,
         is_current=True,
         metadata_values=dict(values),
+        created_at=built.sealed_at,
     )
     session.add(dossier)
     session.flush()
@@ -188,47 +171,20 @@ def _document(ctx: StepContext, dossier: Dossier, item: ItemModel) -> Document:
     )
 
 
-def _files(session: Session, ctx: StepContext, aip_id: str, document: Document, item: ItemModel) -> dict[str, Any]:
-    formats = ctx.output(IdentifyOutput).formats
-    copies = {c.original_path: c for c in ctx.output(PreserveOutput).copies}
-    stored: list[StoredFile] = []
-    for file in item.files:
-        fmt = formats[file.path]
-        stored.append(
-            StoredFile(
-                document_id=document.id,
-                role=FileRole.ORIGINAL,
-                name=file.path.rsplit("/", 1)[-1],
-                object_key=object_key(aip_id, aip_path_of(file.path)),
-                sha256=file.sha256,
-                size=file.size,
-                mimetype=fmt.mimetype,
-                format_name=fmt.format_name,
-                puid=fmt.puid,
-            )
-        )
-        copy = copies.get(file.path)
-        if copy is not None:
-            stored.append(
-                StoredFile(
-                    document_id=document.id,
-                    role=FileRole.PRESERVATION,
-                    name=copy.copy_path.rsplit("/", 1)[-1],
-                    object_key=object_key(aip_id, copy_aip_path(copy.copy_path)),
-                    sha256=copy.sha256,
-                    size=copy.size,
-                    mimetype="application/pdf",
-                    format_name=copy.conformance,
-                    puid=copy.puid,
-                    text_content=copy.text,
-                )
-            )
-    session.add_all(stored)
-    listed = [
-        {"role": f.role, "name": f.name, "sha256": f.sha256, "size": f.size, "format": f.mimetype, "puid": f.puid}
-        for f in stored
-    ]
-    return {"code": document.code, "files": listed}
+def _stored_file(built: BuildAipOutput, document: Document, entry: FileEntry) -> StoredFile:
+    return StoredFile(
+        document_id=document.id,
+        role=entry.role,
+        name=entry.name,
+        object_key=object_key(built.aip_id, entry.aip_path),
+        sha256=entry.sha256,
+        size=entry.size,
+        mimetype=entry.mimetype,
+        format_name=entry.format_name,
+        puid=entry.puid,
+        text_content=entry.text,
+        created_at=built.sealed_at,
+    )
 
 
 def _event_row(transfer_id: str, aip_id: str, event: EventRecord) -> Event:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from archive_service.errors import ConversionFailedError
+from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.pipeline.context import StepContext, new_event
 from archive_service.pipeline.models import (
     CopyModel,
@@ -57,7 +58,7 @@ OFFICE_MIMETYPES = frozenset(
     }
 )
 IMAGE_MIMETYPES = frozenset({"image/jpeg", "image/png", "image/tiff"})
-AGENT = "archive-service preserve"
+AGENT = ARCHIVE_AGENT
 NOT_APPLICABLE = "not applicable"
 
 

@@ -10,6 +10,7 @@ from the dossier's retention period (`archive_service.retention`).
 from __future__ import annotations
 
 from archive_service.faults import fault_point
+from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.pipeline.context import StepContext, new_event
 from archive_service.pipeline.models import BuildAipOutput, StoreOutput, ValidateOutput
 from archive_service.retention import retain_until
@@ -49,6 +50,6 @@ class StoreStep:
             f"{len(keys)} đối tượng lưu vào {len(store.copies)} bản ({copies}), mã băm SHA-256 đã kiểm tra"
             f"{lock_vi} / {len(keys)} objects stored in {len(store.copies)} copies ({copies}), SHA-256 verified"
             f"{lock_en}",
-            "archive-service",
+            ARCHIVE_AGENT,
         )
         return StoreOutput(keys=tuple(keys), events=(event,))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archive_service.catalog import queries
+from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.packages.edxml_documents import opening_summary
 from archive_service.packages.sip import ItemEntry
 from archive_service.packages.staging import StagedFile, StagedPackage
@@ -14,6 +15,7 @@ from archive_service.pipeline.models import (
     ValidateOutput,
 )
 from archive_service.pipeline.outcomes import TransferRejectedError, TransferTestedError
+from archive_service.pipeline.signature_events import signature_events
 from archive_service.pipeline.virus_events import virus_check_events
 from archive_service.validation import judge_staged
 
@@ -53,7 +55,7 @@ class ValidateStep:
             new_event(
                 "fixity check",
                 "SHA-256 của mọi tệp khớp METS của bên gửi / every file matches the SHA-256 in the sender's METS",
-                "archive-service",
+                ARCHIVE_AGENT,
                 files,
             ),
             new_event(
@@ -73,6 +75,7 @@ class ValidateStep:
                 )
                 for opening in report.edxml
             ),
+            *signature_events(report.signatures),
         )
         return ValidateOutput(
             profile=package.profile.id,
@@ -80,14 +83,15 @@ class ValidateStep:
             creator_name=package.creator_name,
             creator_org=package.creator_org,
             dossier_values=dict(package.dossier_values.values),
-            items=tuple(_item_model(item) for item in package.items),
+            items=tuple(item_model(item) for item in package.items),
             findings=tuple(f.to_dict() for f in report.findings),
             aip_version=version,
             events=events,
         )
 
 
-def _item_model(item: ItemEntry) -> ItemModel:
+def item_model(item: ItemEntry) -> ItemModel:
+    """The pipeline model of a document read from the package (also used by the catalog rebuild)."""
     return ItemModel(
         kind=str(item.kind),
         metadata_path=item.metadata_path,
