@@ -23,7 +23,10 @@ from archive_service.wiring import Services, build_services
 from archive_service.work_queue import WorkQueue, queue_dsn
 from tests.fixtures.cli import CliRunner
 
-SOON = datetime.now(UTC) + timedelta(minutes=5)
+
+def _soon() -> datetime:
+    """A lease expiry a heartbeat would still keep ahead (computed when used: collection is long before)."""
+    return datetime.now(UTC) + timedelta(minutes=5)
 
 
 def _dead_pid() -> int:
@@ -35,10 +38,10 @@ def _dead_pid() -> int:
 def test_a_lease_is_abandoned_when_its_owner_is_dead_or_silent() -> None:
     host = socket.gethostname()
     assert not abandoned(None, None)
-    assert not abandoned(owner_id(), SOON)
+    assert not abandoned(owner_id(), _soon())
     assert abandoned(owner_id(), datetime.now(UTC) - timedelta(seconds=1))  # the heartbeat stopped
-    assert abandoned(f"{host}:{_dead_pid()}:token", SOON)  # killed on this host: at once
-    assert not abandoned("another-host:1:token", SOON)  # elsewhere only the expiry tells
+    assert abandoned(f"{host}:{_dead_pid()}:token", _soon())  # killed on this host: at once
+    assert not abandoned("another-host:1:token", _soon())  # elsewhere only the expiry tells
 
 
 def test_the_queue_setting_selects_the_queue(tmp_path: Path) -> None:
@@ -71,9 +74,9 @@ def test_a_sweep_queues_an_abandoned_upload_once_and_leaves_live_ones(services: 
     upload = tmp_path / "upload.zip"
     upload.write_bytes(b"PK")
     leases = {
-        "dead": (f"{socket.gethostname()}:{_dead_pid()}:x", SOON),  # killed on this host
+        "dead": (f"{socket.gethostname()}:{_dead_pid()}:x", _soon()),  # killed on this host
         "silent": ("another-host:1:x", datetime.now(UTC) - timedelta(seconds=1)),  # elsewhere, expired
-        "live": (owner_id(), SOON),
+        "live": (owner_id(), _soon()),
     }
     for transfer_id, (owner, expires) in leases.items():
         _enqueue(services, transfer_id, upload)
