@@ -7,6 +7,7 @@ Nested settings use a double underscore: `ARCHIVE_LIMITS__MAX_ENTRIES=20000`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -29,6 +30,22 @@ class ToolSettings(BaseModel):
 
     cache_dir: Path = Path.home() / ".cache" / "archive-service"
     ghostscript: Path | None = None
+
+
+class PreservationSettings(BaseModel):
+    """How preservation copies are made and verified (docs/decisions/0014).
+
+    Conversions run in `workers` long-lived processes; each OCRs up to `ocr_jobs` pages at once
+    with single-threaded Tesseracts, so at most workers × ocr_jobs OCR processes run together.
+    A batch in which no conversion finishes for `stall_timeout_seconds` is stopped. With `verapdf`,
+    every copy is also validated by veraPDF (jars in `verapdf_lib`, else the tool cache).
+    """
+
+    workers: int = Field(default=2, gt=0)
+    ocr_jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
+    stall_timeout_seconds: float = Field(default=1800.0, gt=0)
+    verapdf: bool = False
+    verapdf_lib: Path | None = None
 
 
 class SignatureSettings(BaseModel):
@@ -60,6 +77,7 @@ class Settings(BaseSettings):
     limits: PackageLimits = PackageLimits()
     tools: ToolSettings = ToolSettings()
     signatures: SignatureSettings = SignatureSettings()
+    preservation: PreservationSettings = PreservationSettings()
 
     @property
     def resolved_home(self) -> Path:

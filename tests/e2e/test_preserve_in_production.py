@@ -1,0 +1,121 @@
+"""The preserve step in production: veraPDF on (ARCHIVE_PRESERVATION__VERAPDF=true), a conversion
+worker that dies, and a Ghostscript that is too old.
+
+With the setting on, every copy the preserve step makes is validated by the real veraPDF in one run:
+a copy veraPDF rejects leaves the transfer in `failed` with pres.pdfa.failed naming veraPDF's
+rule ids, and a compliant copy gets a validation event. A conversion worker killed with SIGKILL
+(the `convert` fault point) gives a clear pres.pdfa.failed and the command returns; nothing is
+stored either way. A Ghostscript below 10.03 stops intake with the command that installs ours.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from archive_service.errors import MissingDependencyError
+from archive_service.tools.verapdf import find_verapdf
+from tests.fixtures.cli import CliRunner
+from tests.fixtures.pki import sign_as_organisation_and_person
+from tests.fixtures.requirements import missing
+from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, valid_sip
+
+pytestmark = pytest.mark.slow
+
+VERAPDF_ON = {"ARCHIVE_PRESERVATION__VERAPDF": "true"}
+JPX = CORPUS / "wild/pikepdf__pike-jp2.pdf"  # a raw JPEG 2000 codestream pikepdf cannot judge
+
+
+@pytest.fixture(scope="module", autouse=True)
+def verapdf() -> None:
+    try:
+        find_verapdf()
+    except MissingDependencyError as exc:
+        missing(exc.message_en, "bash scripts/services/verapdf.sh")
+    if not JPX.is_file():
+        missing(f"the shared test corpus is not at {CORPUS}")
+
+
+def _with_jpx_document() -> SipBuilder:
+    """A valid dossier whose second document is the JPEG 2000 PDF (PDF 1.4, signed as required)."""
+    builder = valid_sip(pages=(1, 1))
+    with pikepdf.open(JPX) as pdf:
+        resaved = io.BytesIO()
+        pdf.save(resaved, min_version="1.4")
+    builder.documents[1].files = [DataFile("anh_jp2.pdf", sign_as_organisation_and_person(resaved.getvalue()))]
+    return builder
+
+
+def _stored_files(home: Path) -> list[Path]:
+    return [p for p in (home / "store").rglob("*") if p.is_file()]
+
+
+def test_a_copy_verapdf_rejects_fails_the_transfer_with_its_rule_ids(
+    cli: CliRunner, archive_home: Path, tmp_path: Path
+) -> None:
+    run = cli("ingest", str(_with_jpx_document().write_dir(tmp_path)), "--json", env=VERAPDF_ON)
+    assert run.code == 10, run.stdout + run.stderr
+    data = run.json()
+    assert data["status"] == "failed"  # type: ignore[index]
+    errors = [f for f in data["findings"] if f["severity"] == "error"]  # type: ignore[index]
+    assert [(f["rule"], f["path"].rsplit("/", 1)[-1]) for f in errors] == [("pres.pdfa.failed", "anh_jp2.pdf")]
+    assert "veraPDF finds the copy not compliant with PDF/A-2B" in errors[0]["message_en"]
+    assert "6.2.8.3-1" in errors[0]["message_en"] and "6.2.8.3-5" in errors[0]["message_en"]
+    assert "theo veraPDF" in errors[0]["message_vi"]
+    assert _stored_files(archive_home) == []
+
+
+def test_compliant_copies_are_stored_with_a_verapdf_validation_event(cli: CliRunner, tmp_path: Path) -> None:
+    builder = valid_sip(pages=(1, 2))
+    run = cli("ingest", str(builder.write_dir(tmp_path)), "--json", env=VERAPDF_ON)
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.json()["status"] == "accepted"  # type: ignore[index]
+    shown = cli("show", builder.documents[1].values["DocCode"], "--json")
+    assert shown.code == 0, shown.stderr
+    events = [e for e in shown.json()["events"] if e["type"] == "validation" and "veraPDF" in e["detail"]]  # type: ignore[index]
+    assert events, shown.stdout
+    assert "compliant with PDF/A-2B" in events[0]["detail"]
+
+
+def test_a_killed_conversion_worker_fails_the_transfer_clearly_and_does_not_hang(
+    cli: CliRunner, archive_home: Path, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    run = cli(
+        "ingest",
+        str(valid_sip(pages=(1,)).write_dir(tmp_path)),
+        "--json",
+        env={"ARCHIVE_FAULT_KILL_AT": "convert"},
+        timeout=300,
+    )
+    assert time.monotonic() - started < 240
+    assert run.code == 10, run.stdout + run.stderr
+    data = run.json()
+    assert data["status"] == "failed"  # type: ignore[index]
+    [error] = [f for f in data["findings"] if f["severity"] == "error"]  # type: ignore[index]
+    assert error["rule"] == "pres.pdfa.failed"
+    assert "the conversion process stopped abruptly" in error["message_en"]
+    assert "dừng đột ngột" in error["message_vi"]
+    assert _stored_files(archive_home) == []
+
+
+def test_an_old_ghostscript_is_refused_with_the_install_command(cli: CliRunner, tmp_path: Path) -> None:
+    """A configured Ghostscript below 10.03 (here a script answering like Debian's 10.0.0) stops intake."""
+    old = tmp_path / "debian" / "gs"
+    old.parent.mkdir()
+    old.write_text("#!/bin/sh\necho 10.0.0\n")
+    old.chmod(0o755)
+    run = cli(
+        "ingest",
+        str(valid_sip(pages=(1,)).write_dir(tmp_path / "pkg")),
+        "--json",
+        env={"ARCHIVE_TOOLS__GHOSTSCRIPT": str(old)},
+    )
+    assert run.code == 3, run.stdout + run.stderr
+    output = run.stdout + run.stderr
+    assert "Ghostscript 10.0.0" in output and "10.03" in output
+    assert "bash scripts/install-system-deps.sh" in output
