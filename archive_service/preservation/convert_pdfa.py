@@ -179,8 +179,9 @@ def make_pdfa(
     Tesseract or a language is missing.
     """
     gs_version = check_ghostscript(gs)
-    existing = check_pdfa(source)
-    if existing.is_pdfa2 and not (ocr and _pages_without_text(source)):
+    # Only a file that claims PDF/A-2 can pass as one: the others are not walked twice.
+    existing = check_pdfa(source) if pdfa_claim(source).startswith("2") else None
+    if existing is not None and existing.is_pdfa2 and not (ocr and _pages_without_text(source)):
         shutil.copyfile(source, target)
         return ConversionResult(
             target=target,

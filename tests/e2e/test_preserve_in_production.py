@@ -1,5 +1,5 @@
 """The preserve step in production: veraPDF on (ARCHIVE_PRESERVATION__VERAPDF=true), a conversion
-worker that dies, and a Ghostscript that is too old.
+worker that dies, a Ghostscript that is too old, and a copy whose text differs from the original.
 
 With the setting on, every copy the preserve step makes is validated by the real veraPDF in one run:
 a copy veraPDF rejects leaves the transfer in `failed` with pres.pdfa.failed naming veraPDF's
@@ -119,3 +119,24 @@ def test_an_old_ghostscript_is_refused_with_the_install_command(cli: CliRunner, 
     output = run.stdout + run.stderr
     assert "Ghostscript 10.0.0" in output and "10.03" in output
     assert "bash scripts/install-system-deps.sh" in output
+
+
+def test_a_copy_whose_text_differs_fails_the_transfer_with_text_fidelity(
+    cli: CliRunner, archive_home: Path, tmp_path: Path
+) -> None:
+    """A scan's OCR layer whose words Ghostscript's rewrite puts in another order (corpus
+    pikepdf__jbig2global.pdf): the copy is not stored, and the finding shows both texts."""
+    builder = valid_sip(pages=(1,))
+    with pikepdf.open(CORPUS / "wild/pikepdf__jbig2global.pdf") as pdf:
+        resaved = io.BytesIO()
+        pdf.save(resaved, min_version="1.4")
+    builder.documents[0].files = [DataFile("cong_thuc.pdf", sign_as_organisation_and_person(resaved.getvalue()))]
+    run = cli("ingest", str(builder.write_dir(tmp_path)), "--json")
+    assert run.code == 10, run.stdout + run.stderr
+    data = run.json()
+    assert data["status"] == "failed"  # type: ignore[index]
+    [error] = [f for f in data["findings"] if f["severity"] == "error"]  # type: ignore[index]
+    assert error["rule"] == "pres.pdfa.text_fidelity"
+    assert "the text differs from word 1 on page 1" in error["message_en"]
+    assert "bản gốc «Linzensoep" in error["message_vi"]
+    assert _stored_files(archive_home) == []
