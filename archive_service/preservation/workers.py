@@ -77,7 +77,8 @@ class WorkerPool(Generic[T, R]):
     def run(self, items: Sequence[T]) -> list[R | WorkerLost]:
         """The task's result for each item, in order; a lost worker gives WorkerLost for its item.
 
-        An exception the task raises is raised here (after the batch is stopped).
+        An exception the task raises is raised here; the items of the batch not yet started
+        are cancelled.
         """
         if not items:
             return []
