@@ -10,7 +10,9 @@ inputs (found by running veraPDF over the corpus; docs/decisions/0014):
   and it draws nothing, as PDF/A demands of what cannot be rendered the same everywhere;
 * 6.2.4.3-3: DeviceCMYK colour under the sRGB output intent — each page that uses CMYK gets a
   DefaultCMYK colour space (Ghostscript's CMYK profile), which makes the colour device-independent
-  without touching the content.
+  without touching the content;
+* 6.2.8.3: a JPEG 2000 image stored as a bare codestream, which has no header to state its
+  channels — the same codestream is put, byte for byte, in a JP2 file with that header.
 
 Nothing here changes the page content or the text, and a file that needs none of it is not saved
 again.
@@ -30,6 +32,10 @@ from pikepdf import Array, Dictionary, Name
 # Subtypes exempt from rule 6.3.3-1 (they are never drawn on their own).
 _NO_APPEARANCE_NEEDED = (Name.Popup, Name.Link)
 _CMYK_OPERATORS = frozenset({"k", "K"})
+_CODESTREAM_START = b"\xff\x4f\xff\x51"  # SOC then SIZ: a bare JPEG 2000 codestream
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+# JP2 enumerated colour spaces (ISO 15444-1 I.5.3.3) by number of channels.
+_ENUMERATED_COLOUR = {1: 17, 3: 16, 4: 12}  # greyscale, sRGB, CMYK
 
 
 def complete_pdfa(path: Path, gs: Path) -> list[str]:
@@ -42,6 +48,7 @@ def complete_pdfa(path: Path, gs: Path) -> list[str]:
             *_name_optional_content_configs(pdf),
             *_give_annotations_an_appearance(pdf),
             *_default_cmyk(pdf, gs),
+            *_wrap_bare_jpeg2000(pdf),
         ]
         if notes:
             pdf.save(path)
@@ -123,6 +130,46 @@ def _uses_cmyk(page: pikepdf.Page) -> bool:
             if str(instruction.operator) in _CMYK_OPERATORS or Name.DeviceCMYK in instruction.operands:
                 return True
     return any(image.get("/ColorSpace") == Name.DeviceCMYK for image in page.get_images().values())
+
+
+def _wrap_bare_jpeg2000(pdf: pikepdf.Pdf) -> list[str]:
+    wrapped = 0
+    for image in pdf.objects:
+        if not isinstance(image, pikepdf.Stream) or image.get("/Filter") != Name.JPXDecode:
+            continue
+        data = image.read_raw_bytes()
+        header = _jp2_header(data)
+        if header is None:
+            continue
+        image.write(header + _box(b"jp2c", data), filter=Name.JPXDecode)
+        wrapped += 1
+    return [f"{wrapped} bare JPEG 2000 codestream(s) given a JP2 header"] if wrapped else []
+
+
+def _jp2_header(codestream: bytes) -> bytes | None:
+    """The JP2 boxes before the codestream (signature, file type, header), or None if not a bare one."""
+    if not codestream.startswith(_CODESTREAM_START) or len(codestream) < 42:
+        return None
+    width = int.from_bytes(codestream[8:12], "big") - int.from_bytes(codestream[16:20], "big")
+    height = int.from_bytes(codestream[12:16], "big") - int.from_bytes(codestream[20:24], "big")
+    channels = int.from_bytes(codestream[40:42], "big")
+    depths = {codestream[42 + 3 * c] for c in range(channels)} if len(codestream) >= 42 + 3 * channels else set()
+    if channels not in _ENUMERATED_COLOUR or len(depths) != 1 or width <= 0 or height <= 0:
+        return None
+    image_header = _box(
+        b"ihdr",
+        height.to_bytes(4, "big")
+        + width.to_bytes(4, "big")
+        + channels.to_bytes(2, "big")
+        + bytes([depths.pop(), 7, 0, 0]),
+    )
+    colour = _box(b"colr", bytes([1, 0, 0]) + _ENUMERATED_COLOUR[channels].to_bytes(4, "big"))
+    file_type = _box(b"ftyp", b"jp2 " + bytes(4) + b"jp2 ")
+    return _JP2_SIGNATURE + file_type + _box(b"jp2h", image_header + colour)
+
+
+def _box(kind: bytes, content: bytes) -> bytes:
+    return (8 + len(content)).to_bytes(4, "big") + kind + content
 
 
 @lru_cache(maxsize=4)

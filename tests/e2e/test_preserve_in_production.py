@@ -2,10 +2,11 @@
 worker that dies, a Ghostscript that is too old, and a copy whose text differs from the original.
 
 With the setting on, every copy the preserve step makes is validated by the real veraPDF in one run:
-a copy veraPDF rejects leaves the transfer in `failed` with pres.pdfa.failed naming veraPDF's
-rule ids, and a compliant copy gets a validation event. A conversion worker killed with SIGKILL
-(the `convert` fault point) gives a clear pres.pdfa.failed and the command returns; nothing is
-stored either way. A Ghostscript below 10.03 stops intake with the command that installs ours.
+a compliant copy gets a validation event, and a copy veraPDF rejects gives pres.pdfa.failed naming
+veraPDF's rule ids (which leaves the transfer in `failed`, as every pres.pdfa.failed does). A
+conversion worker killed with SIGKILL (the `convert` fault point) gives a clear pres.pdfa.failed
+and the command returns, with nothing stored. A Ghostscript below 10.03 stops intake with the
+command that installs ours.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from archive_service.config import PreservationSettings, Settings
 from archive_service.errors import MissingDependencyError
+from archive_service.pipeline.steps.preserve import verapdf_check
 from archive_service.tools.verapdf import find_verapdf
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.pki import sign_as_organisation_and_person
@@ -27,7 +30,7 @@ from tests.fixtures.sip_builder import CORPUS, DataFile, SipBuilder, valid_sip
 pytestmark = pytest.mark.slow
 
 VERAPDF_ON = {"ARCHIVE_PRESERVATION__VERAPDF": "true"}
-JPX = CORPUS / "wild/pikepdf__pike-jp2.pdf"  # a raw JPEG 2000 codestream pikepdf cannot judge
+JPX = CORPUS / "wild/pikepdf__pike-jp2.pdf"  # a bare JPEG 2000 codestream, which pikepdf does not judge
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -54,31 +57,38 @@ def _stored_files(home: Path) -> list[Path]:
     return [p for p in (home / "store").rglob("*") if p.is_file()]
 
 
-def test_a_copy_verapdf_rejects_fails_the_transfer_with_its_rule_ids(
-    cli: CliRunner, archive_home: Path, tmp_path: Path
-) -> None:
-    run = cli("ingest", str(_with_jpx_document().write_dir(tmp_path)), "--json", env=VERAPDF_ON)
-    assert run.code == 10, run.stdout + run.stderr
-    data = run.json()
-    assert data["status"] == "failed"  # type: ignore[index]
-    errors = [f for f in data["findings"] if f["severity"] == "error"]  # type: ignore[index]
-    assert [(f["rule"], f["path"].rsplit("/", 1)[-1]) for f in errors] == [("pres.pdfa.failed", "anh_jp2.pdf")]
-    assert "veraPDF finds the copy not compliant with PDF/A-2B" in errors[0]["message_en"]
-    assert "6.2.8.3-1" in errors[0]["message_en"] and "6.2.8.3-5" in errors[0]["message_en"]
-    assert "theo veraPDF" in errors[0]["message_vi"]
-    assert _stored_files(archive_home) == []
-
-
-def test_compliant_copies_are_stored_with_a_verapdf_validation_event(cli: CliRunner, tmp_path: Path) -> None:
-    builder = valid_sip(pages=(1, 2))
+def test_a_copy_pikepdf_cannot_judge_is_proven_by_verapdf_and_stored(cli: CliRunner, tmp_path: Path) -> None:
+    """pikepdf answers `not_checked` for the JPEG 2000 copy; with the setting on, veraPDF decides."""
+    builder = _with_jpx_document()
     run = cli("ingest", str(builder.write_dir(tmp_path)), "--json", env=VERAPDF_ON)
     assert run.code == 0, run.stdout + run.stderr
     assert run.json()["status"] == "accepted"  # type: ignore[index]
-    shown = cli("show", builder.documents[1].values["DocCode"], "--json")
+    shown = cli("show", builder.dossier["FileCode"], "--json")
     assert shown.code == 0, shown.stderr
-    events = [e for e in shown.json()["events"] if e["type"] == "validation" and "veraPDF" in e["detail"]]  # type: ignore[index]
-    assert events, shown.stdout
-    assert "compliant with PDF/A-2B" in events[0]["detail"]
+    events = shown.json()["events"]  # type: ignore[index]
+    validated = [e for e in events if e["type"] == "validation" and "veraPDF" in e["detail"]]
+    assert len(validated) == len(builder.documents) == 2, events  # one per copy, the JPEG 2000 one included
+    assert all("compliant with PDF/A-2B" in e["detail"] for e in validated)
+    assert all(e["agent"].startswith("veraPDF 1.") for e in validated)
+
+
+def test_a_copy_verapdf_rejects_gives_pres_pdfa_failed_with_its_rule_ids() -> None:
+    """The check the preserve step runs with the setting on, on veraPDF's own failing and passing
+    PDF/A-2b test files (no converter we run produces a failing copy any more)."""
+    failing = CORPUS / "pdfa/PDF_A-2b__6.2.10_Transparency__6-2-10-t01-fail-a.pdf"
+    passing = CORPUS / "pdfa/PDF_A-2b__6.2.10_Transparency__6-2-10-t01-pass-b.pdf"
+    settings = Settings(preservation=PreservationSettings(verapdf=True))
+    copies = [("representations/rep1/data/a.pdf", failing), ("representations/rep1/data/b.pdf", passing)]
+    failures, events = verapdf_check(settings, copies)
+    assert [(f.rule, f.path, f.severity) for f in failures] == [
+        ("pres.pdfa.failed", "representations/rep1/data/a.pdf", "error")
+    ]
+    assert "veraPDF finds the copy not compliant with PDF/A-2B" in failures[0].message_en
+    assert "6.2.10-2" in failures[0].message_en
+    assert "theo veraPDF (quy tắc 6.2.10-2" in failures[0].message_vi
+    assert [(e.event_type, e.objects) for e in events] == [("validation", ("representations/rep1/data/b.pdf",))]
+    off = Settings(preservation=PreservationSettings(verapdf=False))
+    assert verapdf_check(off, copies) == ([], [])
 
 
 def test_a_killed_conversion_worker_fails_the_transfer_clearly_and_does_not_hang(

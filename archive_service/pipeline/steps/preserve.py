@@ -13,6 +13,7 @@ carry them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from archive_service.config import Settings
@@ -115,7 +116,7 @@ class PreserveStep:
             for r, n, o in zip(requests, names, outcomes, strict=True)
             if isinstance(o, CopyOutcome) and o.result is not None
         ]
-        vera_failures, vera_events = _verapdf_check(settings, [r for r, _, _, _ in made])
+        vera_failures, vera_events = verapdf_check(settings, [(r.path, r.target) for r, _, _, _ in made])
         failures += vera_failures
         if failures:
             raise TransferFailedError(failures, retryable=False)
@@ -148,23 +149,24 @@ def _lost(path: str, lost: WorkerLost) -> Finding:
     )
 
 
-def _verapdf_check(settings: Settings, made: list[CopyRequest]) -> tuple[list[Finding], list[EventRecord]]:
-    """With the veraPDF setting on, validate every copy in one run: pres.pdfa.failed for each copy
-    veraPDF does not find compliant (with the failed rule ids), a validation event for the others."""
-    if not settings.preservation.verapdf or not made:
+def verapdf_check(settings: Settings, copies: Sequence[tuple[str, Path]]) -> tuple[list[Finding], list[EventRecord]]:
+    """With the veraPDF setting on, validate every copy (original's path, copy file) in one run:
+    pres.pdfa.failed for each copy veraPDF does not find compliant (with the failed rule ids), a
+    validation event for the others. With the setting off, nothing."""
+    if not settings.preservation.verapdf or not copies:
         return [], []
     lib = find_verapdf(settings.preservation.verapdf_lib, settings.tools.cache_dir)
     agent = f"veraPDF {verapdf_version(lib)}"
-    results = verapdf_validate([r.target for r in made], flavour="0", lib=lib)
+    results = verapdf_validate([target for _, target in copies], flavour="0", lib=lib)
     failures: list[Finding] = []
     events: list[EventRecord] = []
-    for request in made:
-        result = results[request.target]
+    for path, target in copies:
+        result = results[target]
         if result.compliant:
             detail = (
                 f"Bản sao đạt {result.profile} theo veraPDF / the copy is compliant with {result.profile} (veraPDF)"
             )
-            events.append(new_event("validation", detail, agent, (request.path,)))
+            events.append(new_event("validation", detail, agent, (path,)))
             continue
         if result.error is not None:
             vi = f"veraPDF không kiểm tra được bản sao: {result.error}"
@@ -174,7 +176,7 @@ def _verapdf_check(settings: Settings, made: list[CopyRequest]) -> tuple[list[Fi
             first = result.failed_rules[0].description if result.failed_rules else ""
             vi = f"Bản sao không đạt {result.profile} theo veraPDF (quy tắc {rules}): {first}"
             en = f"veraPDF finds the copy not compliant with {result.profile} (rules {rules}): {first}"
-        failures.append(finding("pres.pdfa.failed", path=request.path, message_vi=vi, message_en=en))
+        failures.append(finding("pres.pdfa.failed", path=path, message_vi=vi, message_en=en))
     return failures, events
 
 
