@@ -135,7 +135,7 @@ def _uses_cmyk(page: pikepdf.Page) -> bool:
 def _wrap_bare_jpeg2000(pdf: pikepdf.Pdf) -> list[str]:
     wrapped = 0
     for image in pdf.objects:
-        if not isinstance(image, pikepdf.Stream) or image.get("/Filter") != Name.JPXDecode:
+        if not isinstance(image, pikepdf.Stream) or not _only_jpx(image.get("/Filter")):
             continue
         data = image.read_raw_bytes()
         header = _jp2_header(data)
@@ -144,6 +144,13 @@ def _wrap_bare_jpeg2000(pdf: pikepdf.Pdf) -> list[str]:
         image.write(header + _box(b"jp2c", data), filter=Name.JPXDecode)
         wrapped += 1
     return [f"{wrapped} bare JPEG 2000 codestream(s) given a JP2 header"] if wrapped else []
+
+
+def _only_jpx(filters: object) -> bool:
+    """True for `/JPXDecode` alone, as a name or a one-element array."""
+    if isinstance(filters, Array) and len(filters) == 1:
+        filters = filters[0]
+    return filters == Name.JPXDecode
 
 
 def _jp2_header(codestream: bytes) -> bytes | None:

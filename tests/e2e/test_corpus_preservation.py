@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from archive_service.config import Settings
@@ -182,6 +183,17 @@ def test_ghostscript_gaps_are_completed_in_the_copy(made: dict[str, Made], verap
         for note in notes:
             assert any(note in w for w in outcome.result.warnings), (name, outcome.result.warnings)
         assert verapdf[name].compliant, verapdf[name].summary()
+    jpx = made["wild/pikepdf__pike-jp2.pdf"].request
+    assert _jpx_pixels(jpx.target) == _jpx_pixels(jpx.source)  # the same image, only a header added
+
+
+def _jpx_pixels(path: Path) -> list[bytes]:
+    with pikepdf.open(path) as pdf:
+        return [
+            pikepdf.PdfImage(image).as_pil_image().tobytes()
+            for image in pdf.objects
+            if isinstance(image, pikepdf.Stream) and "JPXDecode" in str(image.get("/Filter"))
+        ]
 
 
 def test_generated_born_digital_vietnamese_keeps_every_word_on_every_page(made: dict[str, Made]) -> None:
