@@ -7,6 +7,7 @@ Nested settings use a double underscore: `ARCHIVE_LIMITS__MAX_ENTRIES=20000`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -30,6 +31,22 @@ class ToolSettings(BaseModel):
     cache_dir: Path = Path.home() / ".cache" / "archive-service"
     ghostscript: Path | None = None
     siegfried: Path | None = None  # `sf`; else the one scripts/services/siegfried.sh built, else PATH's
+
+
+class PreservationSettings(BaseModel):
+    """How preservation copies are made and verified (docs/decisions/0014).
+
+    Conversions run in `workers` long-lived processes; each OCRs up to `ocr_jobs` pages at once
+    with single-threaded Tesseracts, so at most workers × ocr_jobs OCR processes run together.
+    A batch in which no conversion finishes for `stall_timeout_seconds` is stopped. With `verapdf`,
+    every copy is also validated by veraPDF (jars in `verapdf_lib`, else the tool cache).
+    """
+
+    workers: int = Field(default=2, gt=0)
+    ocr_jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
+    stall_timeout_seconds: float = Field(default=1800.0, gt=0)
+    verapdf: bool = False
+    verapdf_lib: Path | None = None
 
 
 class SignatureSettings(BaseModel):
@@ -67,6 +84,7 @@ class Settings(BaseSettings):
     signatures: SignatureSettings = SignatureSettings()
     # clamd to scan every file with (file.virus): a unix socket path or host:port; None: not scanned
     clamav: str | None = None
+    preservation: PreservationSettings = PreservationSettings()
 
     @property
     def resolved_home(self) -> Path:

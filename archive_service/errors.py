@@ -39,6 +39,10 @@ class ArchiveError(Exception):
         self.message_en = message_en
         self.details = list(details)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with both messages, so an error raised in a worker process reaches its caller."""
+        return type(self), (self.message_vi, self.message_en, self.details)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON error body of the API and of `--json` CLI output."""
         return {

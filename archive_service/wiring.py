@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,10 @@ from archive_service.signing import KeyRing
 from search.factory import open_index
 from search.protocol import SearchIndex
 from storage.factory import from_url
+
+if TYPE_CHECKING:
+    from archive_service.preservation.preserve_file import CopyOutcome, CopyRequest
+    from archive_service.preservation.workers import WorkerPool
 
 
 @dataclass
@@ -47,7 +52,23 @@ class Services:
     def keyring(self) -> KeyRing:
         return KeyRing(self.settings.resolved_home)
 
+    @cached_property
+    def conversions(self) -> WorkerPool[CopyRequest, CopyOutcome]:
+        """The warm conversion worker processes (started on first use, kept until close)."""
+        from archive_service.preservation.preserve_file import make_copy
+        from archive_service.preservation.workers import WorkerPool
+
+        settings = self.settings.preservation
+        return WorkerPool(
+            make_copy,
+            workers=settings.workers,
+            stall_timeout=settings.stall_timeout_seconds,
+            warm_modules=("archive_service.preservation.preserve_file",),
+        )
+
     def close(self) -> None:
+        if "conversions" in self.__dict__:
+            self.conversions.close()
         if "index" in self.__dict__:
             self.index.close()
         self.engine.dispose()

@@ -25,7 +25,6 @@ import tempfile
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from PIL import __version__ as pillow_version
 
 from archive_service.errors import ConversionFailedError
 from archive_service.preservation.convert_pdfa import MAX_MESSAGE, ConversionResult, ToolUse, make_pdfa
+from archive_service.preservation.pdfa_fixes import ghostscript_cmyk_profile
 from archive_service.preservation.verify_pdfa import normalised_words, page_texts
 
 ASSUMED_DPI = 300.0
@@ -74,8 +74,12 @@ class OcrQuality:
         return self.empty or bool(self.poor_pages)
 
 
-def image_to_pdfa(source: Path, target: Path, *, gs: Path, language: str = "vie+eng") -> ConversionResult:
+def image_to_pdfa(
+    source: Path, target: Path, *, gs: Path, language: str = "vie+eng", jobs: int | None = None
+) -> ConversionResult:
     """Write the OCRed PDF/A-2 copy of the image `source` (every frame a page) to `target`.
+
+    Up to `jobs` pages are OCRed at once (default: one per CPU).
 
     Raises ConversionFailedError with a bilingual reason, or MissingDependencyError when
     Ghostscript, Tesseract or a language is missing.
@@ -123,7 +127,7 @@ def image_to_pdfa(source: Path, target: Path, *, gs: Path, language: str = "vie+
             warnings.append(
                 "the CMYK image has no colour profile; Ghostscript's CMYK SWOP profile assumed (pixels unchanged)"
             )
-        result = make_pdfa(wrapped, target, gs=gs, ocr=True, language=language)
+        result = make_pdfa(wrapped, target, gs=gs, ocr=True, language=language, jobs=jobs)
     return replace(
         result,
         tools=(*tools, *result.tools),
@@ -190,35 +194,12 @@ def _tag_cmyk(path: Path, gs: Path) -> bool:
         ]
         if not images:
             return False
-        profile = pdf.make_stream(_cmyk_profile(gs), N=4, Alternate=pikepdf.Name.DeviceCMYK)
+        profile = pdf.make_stream(ghostscript_cmyk_profile(gs), N=4, Alternate=pikepdf.Name.DeviceCMYK)
         colour_space = pdf.make_indirect(pikepdf.Array([pikepdf.Name.ICCBased, profile]))
         for image in images:
             image.ColorSpace = colour_space
         pdf.save(path)
     return True
-
-
-@lru_cache(maxsize=4)
-def _cmyk_profile(gs: Path) -> bytes:
-    """Ghostscript's built-in CMYK profile (Artifex CMYK SWOP, ICC v2), read from its ROM file system."""
-    with tempfile.TemporaryDirectory(prefix="archive-icc-") as folder:
-        target = Path(folder) / "cmyk.icc"
-        program = (
-            f"/f (%rom%iccprofiles/default_cmyk.icc) (r) file def /o ({target.as_posix()}) (w) file def "
-            "/b 65536 string def { f b readstring exch o exch writestring not { exit } if } loop o closefile"
-        )
-        proc = subprocess.run(
-            [str(gs), "-q", "-dNODISPLAY", "-dNOSAFER", "-dBATCH", "-dNOPAUSE", "-c", program, "-c", "quit"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        data = target.read_bytes() if target.is_file() else b""
-    if proc.returncode != 0 or data[36:40] != b"acsp" or data[16:20] != b"CMYK":
-        raise OSError(f"Ghostscript at {gs} gave no CMYK profile: {proc.stderr.strip()[:200]}")
-    return data
 
 
 def ocr_quality(copy: Path, pages: Collection[int] | None = None) -> OcrQuality:

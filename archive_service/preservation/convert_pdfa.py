@@ -4,15 +4,17 @@ OCRmyPDF runs `gs` (and `tesseract`) as child processes found on PATH and offers
 the Ghostscript path, so for the length of a conversion this process's PATH starts with the folder
 of the checked Ghostscript (see `_gs_folder`), and OMP_THREAD_LIMIT=1 keeps each Tesseract
 single-threaded (OCRmyPDF parallelises by page). Because PATH, logging and `sys.stderr` are
-process-wide, conversions in one process run one at a time; convert independent documents in
-parallel in separate worker processes.
+process-wide, conversions in one process run one at a time; the pipeline converts independent
+documents in parallel in the warm worker processes of `workers.py`.
 
 Born-digital text is never re-OCRed (`mode="skip"`); without `ocr` no page is rasterised and no
 OCR engine runs. OCRmyPDF's lossless optimisation (`optimize=1`) is kept: it costs ~0.03 s a
 file, and its image deduplication lets pikepdf approve more copies without veraPDF. Signatures
 are invalidated on purpose: the signed original is kept bit for bit, the copy is a derivative.
 Pages to OCR are rasterised with Ghostscript rather than PDFium, so the PDFium lock in
-verify_pdfa covers every PDFium call in the process.
+verify_pdfa covers every PDFium call in the process. What Ghostscript's PDF/A output still lacks
+(names of optional content configurations, appearances of annotations, DefaultCMYK) is added by
+`pdfa_fixes.complete_pdfa`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import pikepdf
 from ocrmypdf import exceptions as ocr_errors
 
 from archive_service.errors import ConversionFailedError, MissingDependencyError
+from archive_service.preservation.pdfa_fixes import complete_pdfa
 from archive_service.preservation.verify_pdfa import (
     PdfTextError,
     check_pdfa,
@@ -164,17 +167,21 @@ class ConversionResult:
     warnings: tuple[str, ...]
 
 
-def make_pdfa(source: Path, target: Path, *, gs: Path, ocr: bool, language: str = "vie+eng") -> ConversionResult:
+def make_pdfa(
+    source: Path, target: Path, *, gs: Path, ocr: bool, language: str = "vie+eng", jobs: int | None = None
+) -> ConversionResult:
     """Write the PDF/A-2 copy of `source` to `target`.
 
     An input pikepdf already approves as PDF/A-2 is copied as it is (unless OCR is wanted and
     some page has no text). With `ocr`, pages without text are OCRed in `language` (Tesseract
-    codes joined by "+"). Raises ConversionFailedError with a bilingual reason, or
-    MissingDependencyError when Ghostscript, Tesseract or a language is missing.
+    codes joined by "+"), up to `jobs` pages at once (default: one per CPU). Raises
+    ConversionFailedError with a bilingual reason, or MissingDependencyError when Ghostscript,
+    Tesseract or a language is missing.
     """
     gs_version = check_ghostscript(gs)
-    existing = check_pdfa(source)
-    if existing.is_pdfa2 and not (ocr and _pages_without_text(source)):
+    # Only a file that claims PDF/A-2 can pass as one: the others are not walked twice.
+    existing = check_pdfa(source) if pdfa_claim(source).startswith("2") else None
+    if existing is not None and existing.is_pdfa2 and not (ocr and _pages_without_text(source)):
         shutil.copyfile(source, target)
         return ConversionResult(
             target=target,
@@ -199,6 +206,7 @@ def make_pdfa(source: Path, target: Path, *, gs: Path, ocr: bool, language: str 
                 optimize=1,
                 invalidate_digital_signatures=True,
                 progress_bar=False,
+                jobs=jobs,
             )
         except ocr_errors.MissingDependencyError as exc:
             raise MissingDependencyError(
@@ -215,6 +223,10 @@ def make_pdfa(source: Path, target: Path, *, gs: Path, ocr: bool, language: str 
     claim = pdfa_claim(target)
     if not claim.startswith("2"):
         raise _failed(source, ocr_errors.PdfaConversionFailedError(claim or "none"), warnings)
+    try:
+        warnings.extend(complete_pdfa(target, gs))
+    except (pikepdf.PikepdfError, OSError, subprocess.SubprocessError) as exc:
+        raise _failed(source, exc, warnings) from exc
     try:
         ocr_applied = ocr and _pages_without_text(source) > 0
     except PdfTextError as exc:
@@ -310,6 +322,8 @@ def _tesseract_version() -> str:
 
 def _failed(source: Path, exc: Exception, warnings: list[str]) -> ConversionFailedError:
     reason_vi, reason_en = next((vi, en) for kind, vi, en in _REASONS if isinstance(exc, kind))
+    if isinstance(exc, ocr_errors.InputFileError):
+        reason_vi, reason_en = _unreadable_input(source, exc) or (reason_vi, reason_en)
     detail = _one_line(exc)
     return ConversionFailedError(
         f"Không tạo được bản PDF/A của {source.name}: {reason_vi}",
@@ -318,6 +332,27 @@ def _failed(source: Path, exc: Exception, warnings: list[str]) -> ConversionFail
             {"error": type(exc).__name__, "message": detail},
             *({"warning": w} for w in warnings),
         ],
+    )
+
+
+def _unreadable_input(source: Path, exc: Exception) -> tuple[str, str] | None:
+    """A more precise reason than "damaged" for an input OCRmyPDF cannot read, if there is one."""
+    if "XFA" in str(exc):
+        return (
+            "tệp PDF là biểu mẫu XFA động (Adobe LiveCycle), chỉ Adobe Reader hiển thị được",
+            "the PDF is a dynamic XFA form (Adobe LiveCycle) that only Adobe Reader can display",
+        )
+    try:
+        with pikepdf.open(source):
+            return None
+    except pikepdf.PasswordError:
+        pass
+    except pikepdf.PdfError as error:
+        if "encrypt" not in str(error).lower():
+            return None
+    return (
+        "tệp PDF được mã hóa (bằng mật khẩu hoặc chứng thư số) nên không mở được",
+        "the PDF is encrypted (with a password or a certificate) and cannot be opened",
     )
 
 

@@ -86,6 +86,12 @@ def find_verapdf(lib: Path | None = None, cache_dir: Path | None = None) -> Path
     return folder
 
 
+def verapdf_version(lib: Path) -> str:
+    """The version of the veraPDF jars in `lib`, read from the name of `greenfield-apps-<version>.jar`."""
+    jar = max(lib.glob("greenfield-apps-*.jar"), default=None)
+    return jar.stem.removeprefix("greenfield-apps-") if jar is not None else "unknown"
+
+
 def verapdf_validate(
     paths: Sequence[Path],
     flavour: str = "2b",

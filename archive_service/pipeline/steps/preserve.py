@@ -3,19 +3,20 @@
 By format: PDF → OCRmyPDF (OCR for digitised records); DOCX/ODT/RTF/DOC → LibreOffice; JPEG,
 PNG and TIFF scans → img2pdf + OCR. Audio, video, spreadsheets and every other format keep their
 originals only (rules.md Conventions): a migration event with outcome "not applicable" says so.
-A copy counts only if pikepdf does not reject it as PDF/A-2 and its text matches the original's
-(pres.pdfa.text_fidelity: page by page for PDFs, the body words in order for DOCX/ODT; an image
-has no text, and an empty or implausible OCR text layer gets the pres.ocr.confidence warning).
-Any failure leaves the transfer in `failed` with the reason; nothing is stored. Originals are
-never modified: a signed original keeps its signatures, and the event records that the copy does
-not carry them.
+The copies are made and checked (pikepdf, text fidelity, see preservation/preserve_file.py) in the
+warm conversion workers, independent files in parallel; with `ARCHIVE_PRESERVATION__VERAPDF`,
+veraPDF then validates all of them in one run. Any failure, or a worker that crashed or stalled
+on a file, leaves the transfer in `failed` with the reason; nothing is stored. Originals are never
+modified: a signed original keeps its signatures, and the event records that the copy does not
+carry them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from archive_service.errors import ConversionFailedError
+from archive_service.config import Settings
 from archive_service.packages.aip import ARCHIVE_AGENT
 from archive_service.pipeline.context import StepContext, new_event
 from archive_service.pipeline.models import (
@@ -26,20 +27,14 @@ from archive_service.pipeline.models import (
     ValidateOutput,
 )
 from archive_service.pipeline.outcomes import TransferFailedError
-from archive_service.preservation.convert_image import OcrQuality, image_to_pdfa, ocr_quality
-from archive_service.preservation.convert_office import find_soffice, office_fidelity, office_signed, office_to_pdfa
-from archive_service.preservation.convert_pdfa import ConversionResult, make_pdfa
-from archive_service.preservation.verify_pdfa import (
-    FidelityResult,
-    PdfTextError,
-    check_pdfa,
-    extract_text,
-    page_texts,
-    text_fidelity,
-)
+from archive_service.preservation.convert_office import find_soffice
+from archive_service.preservation.convert_pdfa import ConversionResult
+from archive_service.preservation.preserve_file import CopyOutcome, CopyRequest, SourceKind
+from archive_service.preservation.verify_pdfa import extract_text
+from archive_service.preservation.workers import WorkerLost
 from archive_service.tools.ghostscript import find_ghostscript
 from archive_service.tools.identify import identify
-from archive_service.tools.pdf_info import has_signatures
+from archive_service.tools.verapdf import find_verapdf, verapdf_validate, verapdf_version
 from ingest_rules.catalogue import finding
 from ingest_rules.field_rules import in_domain
 from ingest_rules.findings import Finding
@@ -86,78 +81,104 @@ class PreserveStep:
         gs = find_ghostscript(settings.tools.ghostscript, settings.tools.cache_dir)
         needs_office = any(formats[f.path].mimetype in OFFICE_MIMETYPES for item in items for f in item.files)
         soffice = find_soffice() if needs_office else None
-        copies: list[CopyModel] = []
-        notes: list[Finding] = []
-        failures: list[Finding] = []
         events: list[EventRecord] = []
+        requests: list[CopyRequest] = []
+        names: list[str] = []
         used: set[str] = set()
         for item in items:
             digitised = in_domain(item.values.get("ConfidenceLevel", ""), SCANNED_LEVELS)
             for file in item.files:
                 mimetype = formats[file.path].mimetype
-                if mimetype not in OFFICE_MIMETYPES | IMAGE_MIMETYPES and mimetype != PDF:
+                kind = _kind(mimetype)
+                if kind is None:
                     events.append(_original_only(file.path, mimetype))
                     continue
-                source = ctx.staged_root / file.path
                 name = _unique(copy_name(file.path), file.path, used)
                 target = ctx.work_dir / "copies" / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    if mimetype == PDF:
-                        result = make_pdfa(source, target, gs=gs, ocr=digitised)
-                    elif mimetype in OFFICE_MIMETYPES:
-                        result = office_to_pdfa(source, target, soffice=soffice)
-                    else:
-                        result = image_to_pdfa(source, target, gs=gs)
-                except ConversionFailedError as exc:
-                    failures.append(
-                        finding(
-                            "pres.pdfa.failed", path=file.path, message_vi=exc.message_vi, message_en=exc.message_en
-                        )
+                requests.append(
+                    CopyRequest(
+                        kind=kind,
+                        source=ctx.staged_root / file.path,
+                        target=target,
+                        path=file.path,
+                        digitised=digitised,
+                        gs=gs,
+                        soffice=soffice,
+                        ocr_jobs=settings.preservation.ocr_jobs,
                     )
-                    continue
-                if not self._verified(source, target, file.path, mimetype, digitised, failures):
-                    continue
-                copies.append(_copy_model(file.path, name, target, result))
-                events.append(_migration_event(file.path, mimetype, result))
-                notes.extend(_notes(source, target, file.path, mimetype, result))
+                )
+                names.append(name)
+        outcomes = ctx.services.conversions.run(requests)
+        failures = [f for o in outcomes if not isinstance(o, WorkerLost) and o.result is None for f in o.findings]
+        failures += [_lost(r.path, o) for r, o in zip(requests, outcomes, strict=True) if isinstance(o, WorkerLost)]
+        made = [
+            (r, n, o.result, o.findings)
+            for r, n, o in zip(requests, names, outcomes, strict=True)
+            if isinstance(o, CopyOutcome) and o.result is not None
+        ]
+        vera_failures, vera_events = verapdf_check(settings, [(r.path, r.target) for r, _, _, _ in made])
+        failures += vera_failures
         if failures:
             raise TransferFailedError(failures, retryable=False)
+        copies: list[CopyModel] = []
+        notes: list[Finding] = []
+        for request, name, result, findings in made:
+            copies.append(_copy_model(request.path, name, request.target, result))
+            events.append(_migration_event(request.path, request.kind, result))
+            notes.extend(findings)
+        events.extend(vera_events)
         return PreserveOutput(copies=tuple(copies), findings=tuple(f.to_dict() for f in notes), events=tuple(events))
 
-    @staticmethod
-    def _verified(
-        source: Path, target: Path, path: str, mimetype: str, digitised: bool, failures: list[Finding]
-    ) -> bool:
-        """pikepdf's PDF/A check and the text fidelity check; a failure is added to `failures`."""
-        check = check_pdfa(target)
-        if check.verdict == "fail":
-            detail = "; ".join(check.findings[:3])
-            failures.append(
-                finding(
-                    "pres.pdfa.failed",
-                    path=path,
-                    message_vi=f"Bản sao không đạt PDF/A-2: {detail}",
-                    message_en=f"The copy is not PDF/A-2: {detail}",
-                )
+
+def _kind(mimetype: str) -> SourceKind | None:
+    if mimetype == PDF:
+        return SourceKind.PDF
+    if mimetype in OFFICE_MIMETYPES:
+        return SourceKind.OFFICE
+    if mimetype in IMAGE_MIMETYPES:
+        return SourceKind.IMAGE
+    return None
+
+
+def _lost(path: str, lost: WorkerLost) -> Finding:
+    return finding(
+        "pres.pdfa.failed",
+        path=path,
+        message_vi=f"Không tạo được bản PDF/A: {lost.reason_vi}",
+        message_en=f"Cannot make the PDF/A copy: {lost.reason_en}",
+    )
+
+
+def verapdf_check(settings: Settings, copies: Sequence[tuple[str, Path]]) -> tuple[list[Finding], list[EventRecord]]:
+    """With the veraPDF setting on, validate every copy (original's path, copy file) in one run:
+    pres.pdfa.failed for each copy veraPDF does not find compliant (with the failed rule ids), a
+    validation event for the others. With the setting off, nothing."""
+    if not settings.preservation.verapdf or not copies:
+        return [], []
+    lib = find_verapdf(settings.preservation.verapdf_lib, settings.tools.cache_dir)
+    agent = f"veraPDF {verapdf_version(lib)}"
+    results = verapdf_validate([target for _, target in copies], flavour="0", lib=lib)
+    failures: list[Finding] = []
+    events: list[EventRecord] = []
+    for path, target in copies:
+        result = results[target]
+        if result.compliant:
+            detail = (
+                f"Bản sao đạt {result.profile} theo veraPDF / the copy is compliant with {result.profile} (veraPDF)"
             )
-            return False
-        fidelity: FidelityResult | None = None
-        if mimetype == PDF:
-            fidelity = text_fidelity(source, target, digitised)
-        elif mimetype in OFFICE_MIMETYPES:
-            fidelity = office_fidelity(source, target)
-        if fidelity is not None and not fidelity.ok:
-            failures.append(
-                finding(
-                    "pres.pdfa.text_fidelity",
-                    path=path,
-                    message_vi=fidelity.message_vi,
-                    message_en=fidelity.message_en,
-                )
-            )
-            return False
-        return True
+            events.append(new_event("validation", detail, agent, (path,)))
+            continue
+        if result.error is not None:
+            vi = f"veraPDF không kiểm tra được bản sao: {result.error}"
+            en = f"veraPDF could not validate the copy: {result.error}"
+        else:
+            rules = ", ".join(r.rule_id for r in result.failed_rules)
+            first = result.failed_rules[0].description if result.failed_rules else ""
+            vi = f"Bản sao không đạt {result.profile} theo veraPDF (quy tắc {rules}): {first}"
+            en = f"veraPDF finds the copy not compliant with {result.profile} (rules {rules}): {first}"
+        failures.append(finding("pres.pdfa.failed", path=path, message_vi=vi, message_en=en))
+    return failures, events
 
 
 def _unique(name: str, original: str, used: set[str]) -> str:
@@ -182,15 +203,15 @@ def _copy_model(original: str, name: str, target: Path, result: ConversionResult
     )
 
 
-def _migration_event(original: str, mimetype: str, result: ConversionResult) -> EventRecord:
+def _migration_event(original: str, kind: SourceKind, result: ConversionResult) -> EventRecord:
     tools = ", ".join(f"{t.name} {t.version}" for t in result.tools)
     ocr_vi, ocr_en = ("có", "yes") if result.ocr_applied else ("không", "no")
-    if mimetype == PDF:
+    if kind is SourceKind.PDF:
         tail_vi, tail_en = (
             "bản sao không mang chữ ký số của bản gốc",
             "the copy does not carry the original's signatures",
         )
-    elif mimetype in OFFICE_MIMETYPES:
+    elif kind is SourceKind.OFFICE:
         tail_vi, tail_en = "chuyển bằng LibreOffice", "converted with LibreOffice"
     else:
         tail_vi, tail_en = "ảnh quét bọc bằng img2pdf rồi OCR", "scan wrapped with img2pdf, then OCRed"
@@ -214,46 +235,6 @@ def _original_only(original: str, mimetype: str) -> EventRecord:
         (original,),
         outcome=NOT_APPLICABLE,
     )
-
-
-def _notes(source: Path, target: Path, path: str, mimetype: str, result: ConversionResult) -> list[Finding]:
-    """The info and warning findings of one verified copy."""
-    notes: list[Finding] = []
-    signed = has_signatures(source) if mimetype == PDF else mimetype in OFFICE_MIMETYPES and office_signed(source)
-    if signed:
-        notes.append(
-            finding(
-                "pres.signature.preserved",
-                path=path,
-                message_vi="Bản gốc có chữ ký số và được giữ nguyên từng bit; bản sao PDF/A không mang chữ ký số",
-                message_en="The original is digitally signed and kept bit for bit; the PDF/A copy does not carry "
-                "the signatures",
-            )
-        )
-    if result.ocr_applied:
-        notes.extend(_ocr_warning(source, target, path, mimetype))
-    return notes
-
-
-def _ocr_warning(source: Path, target: Path, path: str, mimetype: str) -> list[Finding]:
-    """pres.ocr.confidence when the OCRed pages (all of an image; a PDF's pages that had no text)
-    have empty or implausible text."""
-    try:
-        ocred = None if mimetype != PDF else [n for n, t in enumerate(page_texts(source), 1) if not t.strip()]
-        if ocred == []:
-            return []
-        quality: OcrQuality | None = ocr_quality(target, ocred)
-    except PdfTextError:
-        quality = None
-    if quality is not None and not quality.low:
-        return []
-    if quality is None or quality.empty:
-        vi, en = "OCR không nhận được chữ nào", "OCR found no text"
-    else:
-        pages = ", ".join(map(str, quality.poor_pages))
-        vi = f"Chữ OCR có độ tin cậy thấp ở trang {pages} ({quality.words} từ, {quality.plausible_share:.0%} từ hợp lệ)"
-        en = f"Low-confidence OCR text on page {pages} ({quality.words} words, {quality.plausible_share:.0%} plausible)"
-    return [finding("pres.ocr.confidence", path=path, message_vi=vi, message_en=en)]
 
 
 def _digest(path: Path) -> tuple[str, int]:

@@ -87,7 +87,8 @@ def test_an_encrypted_pdf_fails_with_a_clear_bilingual_reason(gs: Path, corpus: 
     [
         ("wild/ocrmypdf__invalid.pdf", "damaged or cannot be read"),
         ("wild/pdfjs__noembed-sjis.pdf", "non-embedded CID fonts"),
-        ("wild/ocrmypdf__livecycle.pdf", "damaged or cannot be read"),  # dynamic XFA
+        ("wild/ocrmypdf__livecycle.pdf", "dynamic XFA form"),
+        ("wild/pyhanko__minimal-pubkey-aes256.pdf", "encrypted \\(with a password or a certificate\\)"),
     ],
 )
 def test_unusable_inputs_fail_with_a_reason(gs: Path, corpus: Path, tmp_path: Path, name: str, reason: str) -> None:
