@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,23 +28,10 @@ from archive_service.config import Settings
 from archive_service.fixity_audit import HASH_WORKERS, run_audit
 from archive_service.wiring import Services, build_services
 from storage.fixity import CHUNK_SIZE
+from tests.fixtures.ports import free_port_pair
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "services" / "minio.sh"
 USER, PASSWORD = "archive-bench", "archive-bench-secret"
-
-
-def free_port() -> int:
-    """A port P with P and P+1 (the console) free on 127.0.0.1."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        with socket.socket() as console:
-            try:
-                console.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
 
 
 def minio(action: str, folder: Path, port: int) -> None:
@@ -96,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        port = free_port()
+        port = free_port_pair()
         minio("start", work / "minio", port)
         try:
             buckets = ["bench-primary", "bench-replica"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +26,11 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from tests.fixtures.numbered_sips import numbered_sip
+from tests.fixtures.ports import free_port
 
 ARCHIVE = Path(sys.executable).with_name("archive")
 ORGANISATION = "000.00.00.G09"
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -78,7 +73,7 @@ def _round(admin_url: str, folder: Path, workers: int, bodies: list[bytes]) -> f
         return proc
 
     try:
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}/api/v1"
         _wait_for(f"{base}/health", start("api", "serve", "--port", str(port)))
         made = subprocess.run(

@@ -16,7 +16,6 @@ import base64
 import hashlib
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import uuid
@@ -32,6 +31,7 @@ from minio import Minio
 from storage.local import LocalObjectStore
 from storage.protocol import ObjectStore
 from storage.s3 import SHA256_METADATA, MinioObjectStore
+from tests.fixtures.ports import free_port_pair
 
 REPO = Path(__file__).resolve().parents[2]
 MINIO_SCRIPT = REPO / "scripts" / "services" / "minio.sh"
@@ -149,21 +149,6 @@ def require_minio() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
-
-
-def free_port_pair() -> int:
-    """A port P such that P and P+1 (MinIO's console) are both free on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        with socket.socket() as console:
-            try:
-                console.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free pair of ports on 127.0.0.1")
 
 
 def start_minio_server(folder: Path) -> Iterator[MinioServer]:

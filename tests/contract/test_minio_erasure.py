@@ -27,9 +27,9 @@ from tests.contract.conftest import (
     MINIO_SCRIPT,
     MINIO_USER,
     MinioServer,
-    free_port_pair,
     require_minio,
 )
+from tests.fixtures.ports import free_port_pair
 
 DRIVES = 4
 KEY = "aip-ec/objects/quyet-dinh-01.pdf"  # ASCII: the admin heal path is signed unencoded

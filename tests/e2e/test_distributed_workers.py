@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,17 +27,13 @@ from tests.contract.conftest import MINIO_PASSWORD, MINIO_USER, MinioServer, min
 from tests.contract.test_search_index import opensearch_url  # noqa: F401 -- fixture
 from tests.fixtures.cli import ARCHIVE, run_archive
 from tests.fixtures.numbered_sips import numbered_sip
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 ORGANISATION = "000.00.00.G09"  # the creator agent of tests.fixtures.sip_builder packages
 FINAL = {"accepted", "rejected", "failed", "tested"}
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -134,7 +129,7 @@ def cluster(
         "ARCHIVE_QUEUE_SWEEP_SECONDS": "1",
     }
     cluster = Cluster(tmp_path, env)
-    port = _free_port()
+    port = free_port()
     cluster.base = f"http://127.0.0.1:{port}"
     server = cluster.start("api", "serve", "--port", str(port))
     try:

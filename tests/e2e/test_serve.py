@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -11,16 +10,11 @@ from pathlib import Path
 import httpx
 
 from tests.fixtures.cli import ARCHIVE
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.fixtures.ports import free_port
 
 
 def test_serve_reports_every_backend_healthy(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ARCHIVE_HOME": str(tmp_path / "home")}
     server = subprocess.Popen(
         [str(ARCHIVE), "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
