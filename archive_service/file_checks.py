@@ -1,8 +1,8 @@
 """File-level checks of a transfer (rules.md "Files"): format, PDF health, scans and signatures.
 
-`check_files` is what validation calls; `inspect_files` also returns the per-file signature
-results, from which the pipeline writes the PREMIS "validation" event of each signed file
-(reference/tech.md §6: signer, certificate, signing time, outcome, tool version).
+`inspect_files` is what validation calls: the findings, and the per-file signature results from
+which the pipeline writes the PREMIS "digital signature validation" events (reference/tech.md §6:
+signer, certificate, signing time, outcome, tool version).
 
 Parameters (accepted formats, PDF version floor, scan resolution, placement) are the profile's
 data (`ingest_rules.file_profile`); trust anchors come from `Settings.signatures`.
@@ -115,18 +115,12 @@ class FileCheckReport:
     signatures: dict[str, FileSignatures] = field(default_factory=dict)
 
 
-def check_files(
-    package: SipPackage, settings: Settings, formats: Mapping[str, PronomMatch] | None = None
-) -> list[Finding]:
-    """Every `file.*` finding of the package's record files (rules.md "Files"); `formats` are the
-    PRONOM matches by package path (`file_probes.probe_files`), when siegfried ran."""
-    return inspect_files(package, settings, formats).findings
-
-
 def inspect_files(
     package: SipPackage, settings: Settings, formats: Mapping[str, PronomMatch] | None = None
 ) -> FileCheckReport:
-    """`check_files` plus the per-file signature results."""
+    """Every `file.*` finding of the package's record files (rules.md "Files") and the per-file
+    signature results; `formats` are the PRONOM matches by package path (`file_probes.probe_files`),
+    when siegfried ran."""
     rules = load_file_rules(package.profile.id)
     report = FileCheckReport()
     for item in package.items:
