@@ -71,7 +71,7 @@ def main() -> None:
 def _bench_conversion(work: Path, gs: Path, workers: int, copies: int) -> CopyRequest:
     """Print the conversion figures; the request that warms a pool up."""
     sources = _born_digital(work, copies)
-    pages = sum(page_count(p) for p in sources)
+    pages = sum(_pages(p) for p in sources)
     requests = [
         CopyRequest(SourceKind.PDF, source, work / "out" / f"{n:03d}.pdf", source.name, False, gs)
         for n, source in enumerate(sources)
@@ -86,19 +86,18 @@ def _bench_conversion(work: Path, gs: Path, workers: int, copies: int) -> CopyRe
     )
     single = replace(requests[-1], target=work / "out" / "single.pdf")
     try:
-        cold = timed(lambda: _all_made(convert_pool.run([single])))
+        cold = _timed(lambda: _all_made(convert_pool.run([single])))
         _warm(convert_pool, requests[-1])
-        warm = timed(lambda: _all_made(convert_pool.run([single])))
+        warm = _timed(lambda: _all_made(convert_pool.run([single])))
         _warm(checked_pool, requests[-1])
-        ours = timed(lambda: _all_made(convert_pool.run(requests)))
-        checked = timed(lambda: _all_made(checked_pool.run(requests)))
+        ours = _timed(lambda: _all_made(convert_pool.run(requests)))
+        checked = _timed(lambda: _all_made(checked_pool.run(requests)))
     finally:
         convert_pool.close()
         checked_pool.close()
-    bare_one = timed(lambda: bare_gs(gs, sources, work / "gs1", parallel=1))
-    bare_par = timed(lambda: bare_gs(gs, sources, work / "gsn", parallel=workers))
-    pages_single = page_count(single.source)
-    print(f"  one {pages_single}-page file: {cold:.2f} s on a cold pool (processes start), {warm:.2f} s warm")
+    bare_one = _timed(lambda: _bare_gs(gs, sources, work / "gs1", parallel=1))
+    bare_par = _timed(lambda: _bare_gs(gs, sources, work / "gsn", parallel=workers))
+    print(f"  one {_pages(single.source)}-page file: {cold:.2f} s on a cold pool (processes start), {warm:.2f} s warm")
     _row("archive conversion (warm pool)", pages, ours)
     _row("archive conversion + pikepdf + text fidelity", pages, checked)
     _row("bare gs -dPDFA=2, one at a time", pages, bare_one)
@@ -110,7 +109,7 @@ def _bench_conversion(work: Path, gs: Path, workers: int, copies: int) -> CopyRe
 
 
 def _bench_ocr(work: Path, gs: Path, ocr_jobs: int, scan_pages: int, warm_up: CopyRequest) -> None:
-    images = a4_scans(work / "scans", scan_pages)
+    images = _scans(work / "scans", scan_pages)
     scan = scan_pdf(work / "scan.pdf", images)
     print(f"\nOCR: {len(images)} A4 colour pages at 300 dpi (vie+eng)")
     request = CopyRequest(SourceKind.PDF, scan, work / "scan-copy.pdf", scan.name, True, gs, ocr_jobs=ocr_jobs)
@@ -119,10 +118,10 @@ def _bench_ocr(work: Path, gs: Path, ocr_jobs: int, scan_pages: int, warm_up: Co
     )
     try:
         _warm(ocr_pool, warm_up)
-        ours_ocr = timed(lambda: _all_made(ocr_pool.run([request])))
+        ours_ocr = _timed(lambda: _all_made(ocr_pool.run([request])))
     finally:
         ocr_pool.close()
-    tesseract = timed(lambda: _one_tesseract(images, work / "tesseract"))
+    tesseract = _timed(lambda: _one_tesseract(images, work / "tesseract"))
     _row("archive OCR (pages in parallel, single-threaded Tesseracts)", len(images), ours_ocr)
     _row("one default Tesseract process", len(images), tesseract)
     print(f"ratio archive OCR / one Tesseract: {tesseract / ours_ocr:.2f}x pages per second")
@@ -141,7 +140,7 @@ def _born_digital(work: Path, copies: int) -> list[Path]:
     return sources
 
 
-def page_count(path: Path) -> int:
+def _pages(path: Path) -> int:
     import pikepdf
 
     with pikepdf.open(path) as pdf:
@@ -160,7 +159,7 @@ def _all_made(results: Sequence[object]) -> None:
         raise SystemExit(f"conversions failed: {lost} {failed}")
 
 
-def timed(action: Callable[[], object]) -> float:
+def _timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
@@ -170,7 +169,7 @@ def _row(label: str, pages: int, seconds: float) -> None:
     print(f"  {label:<62} {seconds:7.2f} s  {pages / seconds:7.2f} pages/s")
 
 
-def bare_gs(gs: Path, sources: list[Path], out: Path, parallel: int) -> None:
+def _bare_gs(gs: Path, sources: list[Path], out: Path, parallel: int) -> None:
     out.mkdir()
 
     def one(source: Path) -> None:
@@ -197,7 +196,7 @@ def bare_gs(gs: Path, sources: list[Path], out: Path, parallel: int) -> None:
         list(executor.map(one, sources))
 
 
-def a4_scans(folder: Path, count: int) -> list[Path]:
+def _scans(folder: Path, count: int) -> list[Path]:
     """A4 colour pages at 300 dpi, each with the decision's lines repeated down the page."""
     folder.mkdir()
     font = ImageFont.truetype(str(FONT), size=42)

@@ -48,7 +48,7 @@ from archive_service.pipeline.runner import STEPS
 from archive_service.preservation.verify_pdfa import extract_text
 from archive_service.tools.ghostscript import find_ghostscript
 from archive_service.wiring import Services, build_services
-from bench.conversion import BORN_DIGITAL, a4_scans, bare_gs, page_count, timed
+from bench.conversion import BORN_DIGITAL, _bare_gs, _pages, _scans, _timed
 from tests.fixtures.numbered_sips import renumbered
 from tests.fixtures.pki import ORGAN, sign_as_organisation_and_person, sign_pdf, signer
 from tests.fixtures.sip_builder import (
@@ -164,7 +164,7 @@ def _born_digital_sip(files: list[Path]) -> SipBuilder:
 
 def _scanned(folder: Path, pages: int) -> list[Path]:
     """PDF 1.4 scans of PAGES_PER_SCAN pages each, signed visibly by the digitising organisation."""
-    images = a4_scans(folder, pages)
+    images = _scans(folder, pages)
     files = []
     for start in range(0, len(images), PAGES_PER_SCAN):
         path = scan_pdf(folder / f"ban_quet_{start // PAGES_PER_SCAN + 1}.pdf", images[start : start + PAGES_PER_SCAN])
@@ -207,7 +207,7 @@ def _measured(services: Services, builder: SipBuilder, originals: list[Path], fo
     for step in STEPS:
         started = began if step.name == "unpack" else clock.started[step.name]
         stages[step.name] = (finished[step.name] - started).total_seconds()
-    return Intake(pages=sum(page_count(p) for p in originals), whole=whole, stages=stages)
+    return Intake(pages=sum(_pages(p) for p in originals), whole=whole, stages=stages)
 
 
 def _print_stages(born: Intake, scans: Intake) -> None:
@@ -234,9 +234,9 @@ def _bare_tools(gs: Path, originals: list[Path], out: Path) -> dict[str, float]:
     """Seconds of each bare tool over all the files, one file at a time."""
     copies = [out / p.name for p in originals]
     return {
-        "gs -dPDFA=2": timed(lambda: bare_gs(gs, originals, out, parallel=1)),
-        "pikepdf.pdfa.validate_written": timed(lambda: [validate_written(p, "2b") for p in copies]),
-        "text extraction (PDFium)": timed(lambda: [extract_text(p) for p in copies]),
+        "gs -dPDFA=2": _timed(lambda: _bare_gs(gs, originals, out, parallel=1)),
+        "pikepdf.pdfa.validate_written": _timed(lambda: [validate_written(p, "2b") for p in copies]),
+        "text extraction (PDFium)": _timed(lambda: [extract_text(p) for p in copies]),
     }
 
 
