@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -154,6 +155,9 @@ def _start_worker(parent: int, modules: tuple[str, ...]) -> None:
     """Initialiser of a worker process: own process group, single-threaded OCR, warm imports."""
     os.setpgrp()
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # fontTools warns about harmless font-table slack ("too much 'hmtx' table data") on stderr,
+    # which would reach the user's terminal; conversion problems are reported as findings instead.
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     for name in modules:
         importlib.import_module(name)
