@@ -3,13 +3,17 @@
 Every entry is checked before any byte is written: names (`safe_paths`), links and devices,
 duplicates, a single top-level folder, entry count, declared total size and compression ratio.
 While streaming, the bytes actually produced are counted again, so a lying header cannot get
-past the limits. Each file's SHA-256 and size are computed on the way, once.
+past the limits. Each file's SHA-256 and size are computed on the way, once. A refusal found
+while copying (an unreadable entry, a limit crossed) removes what this call copied, so a refused
+package never leaves half a package in the work dir.
 """
 
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
+import shutil
 import stat
 import zipfile
 import zlib
@@ -61,6 +65,19 @@ class _Entry:
 
 class _LimitExceededError(Exception):
     pass
+
+
+# What reading a damaged or exotic entry raises: a corrupt stream (zlib, LZMA, bzip2 → OSError),
+# a method or flag zipfile does not implement, a local header whose name is not valid UTF-8.
+_UNREADABLE_ENTRY = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
 def stage_package(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPackage:
@@ -273,6 +290,27 @@ def _copy_entries(
     package.findings = findings
     if not package.ok or root_name is None:
         return package
+    created = _first_missing(work_dir, package.root)
+    _copy_all(name, entries, work_dir, limits, compressed, package)
+    if not package.ok and created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+    return package
+
+
+def _first_missing(work_dir: Path, root: Path) -> Path | None:
+    """The outermost of `work_dir` and `root` that does not exist yet: what a refusal removes."""
+    return next((folder for folder in (work_dir, root) if not folder.exists()), None)
+
+
+def _copy_all(
+    name: str,
+    entries: list[_Entry],
+    work_dir: Path,
+    limits: PackageLimits,
+    compressed: int | None,
+    package: StagedPackage,
+) -> None:
+    findings = package.findings
     written = 0
     for entry in entries:
         rel = entry.path.split("/", 1)[1]
@@ -280,8 +318,8 @@ def _copy_entries(
             staged = _copy_one(entry, work_dir, rel, limits.max_total_bytes - written)
         except _LimitExceededError:
             findings.append(_too_large(name, written + entry.declared_size + 1, limits))
-            return package
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            return
+        except _UNREADABLE_ENTRY as exc:
             findings.append(
                 finding(
                     "pkg.archive.unreadable",
@@ -294,9 +332,8 @@ def _copy_entries(
         written += staged.size
         if compressed is not None and written / compressed > limits.max_compression_ratio:
             findings.append(_bad_ratio(name, written / compressed, limits))
-            return package
+            return
         package.files[rel] = staged
-    return package
 
 
 def _copy_one(entry: _Entry, work_dir: Path, rel: str, budget: int) -> StagedFile:
