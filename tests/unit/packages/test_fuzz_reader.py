@@ -224,7 +224,7 @@ def recipes(draw: st.DrawFn) -> Recipe:
     for _ in range(draw(st.integers(0, 3))):
         index = draw(st.integers(0, len(entries) - 1))
         current = entries[index]
-        change = draw(st.sampled_from(["rename", "raw_name", "duplicate", "mode", "method", "add", "drop"]))
+        change = draw(st.sampled_from(["rename", "raw_name", "duplicate", "mode", "method", "payload", "add", "drop"]))
         if change == "rename":
             entries[index] = Entry(draw(_HOSTILE_NAMES), current.data, current.method, current.mode)
         elif change == "raw_name":
@@ -236,6 +236,8 @@ def recipes(draw: st.DrawFn) -> Recipe:
             entries[index] = Entry(current.name, current.data, current.method, draw(_MODES))
         elif change == "method":
             entries[index] = Entry(current.name, current.data, draw(_METHODS), current.mode)
+        elif change == "payload":
+            entries[index] = Entry(current.name, draw(st.binary(max_size=128)), zipfile.ZIP_STORED, current.mode)
         elif change == "add":
             entries.append(Entry(draw(_HOSTILE_NAMES), draw(st.binary(max_size=64))))
         elif len(entries) > 1:
@@ -318,8 +320,18 @@ def test_the_unbroken_package_is_read_without_findings() -> None:
         assert read_sip(staged, max_xml_bytes=LIMITS.max_xml_bytes).findings == []
 
 
-def _unbroken(*patches: HeaderPatch) -> Recipe:
-    return Recipe(tuple(Entry(n, d) for n, d in _valid_entries()), patches)
+def _unbroken(*patches: HeaderPatch, replace: dict[int, Entry] | None = None) -> Recipe:
+    """The valid package, with entries replaced by index and headers patched."""
+    entries = [Entry(n, d) for n, d in _valid_entries()]
+    for index, entry in (replace or {}).items():
+        entries[index] = entry
+    return Recipe(tuple(entries), patches)
+
+
+_PDF_NAME, _PDF = _valid_entries()[3]
+_DOC_EAD_NAME = _valid_entries()[4][0]
+_NOT_UTF8 = f"{PACKAGE_ID}/representations/rep1/data/\xff.pdf".encode("latin-1")
+_BAD_LZMA = b"\x09\x14\x05\x00\x5d\x00\x00\x10\x00" + b"\xff" * 100  # LZMA header, corrupt stream
 
 
 @fuzz_settings(max_examples=250)
@@ -327,8 +339,22 @@ def _unbroken(*patches: HeaderPatch) -> Recipe:
 # The last entry (EAD_doc_1.xml) declares Deflate64, which zipfile does not implement: the
 # NotImplementedError escaped staging, and the entries copied before it stayed in the work dir.
 @example(_unbroken(HeaderPatch(entry=4, field="method", value=9, central=True)))
-# Deflate data declared LZMA: lzma.LZMAError escaped staging.
-@example(_unbroken(HeaderPatch(entry=4, field="method", value=14, central=True)))
+# A corrupt LZMA stream: lzma.LZMAError escaped staging.
+@example(
+    _unbroken(
+        HeaderPatch(entry=4, field="method", value=zipfile.ZIP_LZMA, central=True),
+        replace={4: Entry(_DOC_EAD_NAME, _BAD_LZMA, zipfile.ZIP_STORED)},
+    )
+)
+# The local header says "UTF-8 name" but the name bytes are not UTF-8: UnicodeDecodeError escaped.
+@example(
+    _unbroken(
+        HeaderPatch(entry=3, field="flags", value=0x800, central=False),
+        replace={3: Entry(_PDF_NAME, _PDF, raw_name=_NOT_UTF8)},
+    )
+)
+# "Strong encryption" flag (bit 6): zipfile raises NotImplementedError, which escaped.
+@example(_unbroken(HeaderPatch(entry=3, field="flags", value=0x40, central=True)))
 def test_a_broken_zip_gives_findings_only_and_stays_in_its_work_dir(recipe: Recipe) -> None:
     _stage_and_read(recipe.build())
 

@@ -244,7 +244,10 @@ def _read_package(replaced: str, data: bytes) -> None:
             (source / rel).write_bytes(data if rel == replaced else content)
         started = time.monotonic()
         staged = stage_package(source, top / "work", LIMITS)
-        assert staged.ok, staged.findings
+        assert_clear_findings(staged.findings)
+        if not staged.ok:  # a document made huge, then re-encoded into four bytes a character
+            assert {f.rule for f in staged.findings} == {"pkg.archive.too_large"}, staged.findings
+            return
         reading = read_sip(staged, max_xml_bytes=LIMITS.max_xml_bytes)
         assert time.monotonic() - started < SECONDS_PER_EXAMPLE
         assert_clear_findings(reading.findings)
