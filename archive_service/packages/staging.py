@@ -15,6 +15,7 @@ import lzma
 import os
 import shutil
 import stat
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -156,7 +157,7 @@ def _zip_entry(
         findings.append(_unsafe(path, "là liên kết hoặc tệp thiết bị", "is a link or a device"))
         return None
     if path in seen:
-        findings.append(_unsafe(path, "tên mục bị trùng", "duplicate entry name"))
+        findings.append(_duplicate(path))
         return None
     seen.add(path)
     if info.is_dir():
@@ -177,26 +178,32 @@ def _zip_entry(
 def _stage_directory(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPackage:
     findings: list[Finding] = []
     entries: list[_Entry] = []
+    top = unicodedata.normalize("NFC", source.name)
+    seen: set[str] = set()
     total = 0
-    for rel, entry_stat in _walk(source, findings):
+    for rel, full, entry_stat in _walk(source, findings):
+        if rel in seen:
+            findings.append(_duplicate(f"{top}/{rel}"))
+            continue
+        seen.add(rel)
         if len(entries) >= limits.max_entries:
             return _refused(
-                source.name,
+                top,
                 "pkg.archive.too_large",
                 f"Gói có hơn {limits.max_entries} mục",
                 f"The package has more than {limits.max_entries} entries",
             )
-        full = source / rel
         total += entry_stat.st_size
         entries.append(
-            _Entry(path=f"{source.name}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full))
+            _Entry(path=f"{top}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full))
         )
-    findings.extend(_size_findings(source.name, total, max(total, 1), limits))
-    return _copy_entries(source.name, entries, work_dir, limits, None, findings)
+    findings.extend(_size_findings(top, total, max(total, 1), limits))
+    return _copy_entries(top, entries, work_dir, limits, None, findings)
 
 
-def _walk(root: Path, findings: list[Finding], prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
-    """Regular files below `root` (relative, NFC-checked); links and devices become findings."""
+def _walk(root: Path, findings: list[Finding], prefix: str = "") -> Iterator[tuple[str, Path, os.stat_result]]:
+    """Regular files below `root`: clean relative (NFC) name, path on disk (as the sender spelled
+    it, NFD included), stat; links and devices become findings."""
     with os.scandir(root) as it:
         for item in sorted(it, key=lambda e: e.name):
             name = f"{prefix}{item.name}"
@@ -209,7 +216,7 @@ def _walk(root: Path, findings: list[Finding], prefix: str = "") -> Iterator[tup
             if stat.S_ISDIR(info.st_mode):
                 yield from _walk(Path(item.path), findings, f"{clean}/")
             elif stat.S_ISREG(info.st_mode):
-                yield clean, info
+                yield clean, Path(item.path), info
             else:
                 findings.append(_unsafe(clean, "là liên kết hoặc tệp thiết bị", "is a link or a device"))
 
@@ -244,6 +251,11 @@ def _bad_ratio(name: str, ratio: float, limits: PackageLimits) -> Finding:
         message_vi=f"Tỷ lệ nén {ratio:.0f}:1 vượt giới hạn {limits.max_compression_ratio:.0f}:1",
         message_en=f"Compression ratio {ratio:.0f}:1 exceeds the limit of {limits.max_compression_ratio:.0f}:1",
     )
+
+
+def _duplicate(path: str) -> Finding:
+    """Two entries with one name once normalised (e.g. the same name in NFC and in NFD)."""
+    return _unsafe(path, "tên mục bị trùng", "duplicate entry name")
 
 
 def _unsafe(path: str, vi: str, en: str) -> Finding:
@@ -310,6 +322,7 @@ def _copy_all(
     compressed: int | None,
     package: StagedPackage,
 ) -> None:
+    """Stream every entry into the work dir; what cannot be read or crosses a limit is a finding."""
     findings = package.findings
     written = 0
     for entry in entries:
@@ -324,8 +337,8 @@ def _copy_all(
                 finding(
                     "pkg.archive.unreadable",
                     path=entry.path,
-                    message_vi=f"Không đọc được mục '{entry.path}': {exc}",
-                    message_en=f"Cannot read entry '{entry.path}': {exc}",
+                    message_vi=f"Không đọc được mục '{entry.path}': {_reason(exc)}",
+                    message_en=f"Cannot read entry '{entry.path}': {_reason(exc)}",
                 )
             )
             continue
@@ -334,6 +347,11 @@ def _copy_all(
             findings.append(_bad_ratio(name, written / compressed, limits))
             return
         package.files[rel] = staged
+
+
+def _reason(exc: Exception) -> str:
+    """Why an entry could not be read or written, without the server's own paths."""
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def _copy_one(entry: _Entry, work_dir: Path, rel: str, budget: int) -> StagedFile:

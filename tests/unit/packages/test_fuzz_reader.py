@@ -8,6 +8,7 @@ the verdict comes within seconds.
 from __future__ import annotations
 
 import io
+import os
 import stat
 import struct
 import tempfile
@@ -15,6 +16,7 @@ import time
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 from archive_service.config import PackageLimits, Settings
 from archive_service.errors import ArchiveError
 from archive_service.packages.sip import read_sip
-from archive_service.packages.staging import stage_package
+from archive_service.packages.staging import StagedPackage, stage_package
 from archive_service.validation import validate_package
 from tests.fixtures.fuzzing import (
     SECONDS_PER_EXAMPLE,
@@ -282,12 +284,12 @@ def recipes(draw: st.DrawFn) -> Recipe:
 # -- the contract ----------------------------------------------------------------------------
 
 
-def _stage_and_read(data: bytes) -> None:
+def _stage_and_read(write_source: Callable[[Path], Path]) -> StagedPackage:
+    """Stage what `write_source(folder)` writes and read it, checking the contract on the way."""
     with tempfile.TemporaryDirectory() as folder:
         top = Path(folder)
-        source = top / "in" / "package.zip"
-        source.parent.mkdir()
-        source.write_bytes(data)
+        (top / "in").mkdir()
+        source = write_source(top / "in")
         (top / "canary.txt").write_text("giữ nguyên / untouched", encoding="utf-8")
         work = top / "sandbox" / "transfer" / "work"
         work.parent.mkdir(parents=True)
@@ -297,10 +299,12 @@ def _stage_and_read(data: bytes) -> None:
         assert_clear_findings(staged.findings)
         assert files_below(top, excluding=work) == before, "something was written outside the work dir"
         assert_only_regular_files_inside(work)
+        messages = [m for f in staged.findings for m in (f.message_vi, f.message_en)]
+        assert not [m for m in messages if folder in m], "a finding shows the server's own paths"
         event("refused while staging" if not staged.ok else "staged")
         if not staged.ok:
             assert not [p for p in work.rglob("*") if p.is_file()], "a refused package left staged files"
-            return
+            return staged
         for rel, staged_file in staged.files.items():
             assert (staged.root / rel).stat().st_size == staged_file.size
         reading = read_sip(staged, max_xml_bytes=LIMITS.max_xml_bytes)
@@ -308,6 +312,16 @@ def _stage_and_read(data: bytes) -> None:
         assert reading.package is not None or any(f.is_error for f in reading.findings)
         event("read without error" if not any(f.is_error for f in reading.findings) else "read with errors")
         assert time.monotonic() - started < SECONDS_PER_EXAMPLE
+        return staged
+
+
+def _zip_source(data: bytes) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        source = folder / "package.zip"
+        source.write_bytes(data)
+        return source
+
+    return write
 
 
 def test_the_unbroken_package_is_read_without_findings() -> None:
@@ -356,13 +370,13 @@ _BAD_LZMA = b"\x09\x14\x05\x00\x5d\x00\x00\x10\x00" + b"\xff" * 100  # LZMA head
 # "Strong encryption" flag (bit 6): zipfile raises NotImplementedError, which escaped.
 @example(_unbroken(HeaderPatch(entry=3, field="flags", value=0x40, central=True)))
 def test_a_broken_zip_gives_findings_only_and_stays_in_its_work_dir(recipe: Recipe) -> None:
-    _stage_and_read(recipe.build())
+    _stage_and_read(_zip_source(recipe.build()))
 
 
 @fuzz_settings(max_examples=60)
 @given(st.binary(max_size=2048))
 def test_random_bytes_are_an_unreadable_package(data: bytes) -> None:
-    _stage_and_read(data)
+    _stage_and_read(_zip_source(data))
 
 
 @fuzz_settings(max_examples=25)
@@ -383,3 +397,78 @@ def test_validation_of_a_broken_zip_reports_or_raises_a_clear_error(recipe: Reci
             assert report.to_dict()["status"] in {"valid", "invalid"}
         assert time.monotonic() - started < SECONDS_PER_EXAMPLE
         assert not any(settings.work_root.iterdir()), "validation left a work dir behind"
+
+
+# -- a folder package ------------------------------------------------------------------------
+
+_LETTERS = "aAzZ09 .-_~\\:;,'\"*?<>|\t\x7f\x1b" + "ếệđƯ" + "e\u0302\u0301e\u0323\u0302" + "\u200b\ufeff"
+_FOLDER_ITEMS = st.lists(
+    st.tuples(
+        st.sampled_from(["file", "file", "file", "link", "dangling link", "fifo", "folder"]),
+        st.text(alphabet=_LETTERS, min_size=1, max_size=12).filter(lambda n: n not in (".", "..")),
+    ),
+    max_size=4,
+)
+
+
+def _folder_source(items: list[tuple[str, str]], secret: Path) -> Callable[[Path], Path]:
+    """The valid package as a folder, with Hypothesis-named files, links and pipes in its data folder."""
+
+    def write(folder: Path) -> Path:
+        root = folder / PACKAGE_ID
+        for name, data in _valid_entries():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        data_dir = root / "representations" / "rep1" / "data"
+        for kind, name in items:
+            path = data_dir / name
+            if path.exists() or path.is_symlink():
+                continue
+            if kind == "file":
+                path.write_bytes(name.encode())
+            elif kind == "link":
+                path.symlink_to(secret)
+            elif kind == "dangling link":
+                path.symlink_to(folder / "nowhere")
+            elif kind == "fifo":
+                os.mkfifo(path)
+            else:
+                path.mkdir()
+                (path / "inner.pdf").write_bytes(b"%PDF-1.4")
+        return root
+
+    return write
+
+
+def _normal_names(items: list[tuple[str, str]]) -> bool:
+    """Only regular files whose names are printable and unique once NFC-normalised."""
+    names = [unicodedata.normalize("NFC", name) for _, name in items]
+    printable = all(
+        not any(c in name for c in "\\\t\x7f\x1b") and name.strip(".") != "" and len(name.encode()) < 200
+        for name in names
+    )
+    existing = {n.rsplit("/", 1)[-1] for n, _ in _valid_entries()}
+    kinds_ok = all(kind in ("file", "folder") for kind, _ in items)
+    return printable and kinds_ok and len(set(names)) == len(names) and not set(names) & existing
+
+
+@fuzz_settings(max_examples=60)
+@given(_FOLDER_ITEMS)
+# A decision named in NFD (as macOS writes names) was refused: staging opened the NFC spelling,
+# which does not exist on a Linux disk. Twin names (NFC and NFD) gave "File exists" with the
+# server's path; they are now a duplicate-name finding like in a ZIP.
+@example([("file", "Quye\u0302\u0301t \u0111i\u0323nh.pdf")])
+@example([("folder", "Vie\u0323\u0302t"), ("file", "Quy\u1ebft.pdf")])
+@example([("file", "Quye\u0302\u0301t.pdf"), ("file", "Quy\u1ebft.pdf")])
+def test_a_folder_package_with_odd_names_links_and_pipes(items: list[tuple[str, str]]) -> None:
+    items = list({name: (kind, name) for kind, name in reversed(items)}.values())  # one item a name
+    with tempfile.TemporaryDirectory() as secret_folder:
+        secret = Path(secret_folder) / "secret.txt"
+        secret.write_text("bí mật / secret", encoding="utf-8")
+        staged = _stage_and_read(_folder_source(items, secret))
+    if _normal_names(items):
+        assert staged.ok, staged.findings
+    nfc = [unicodedata.normalize("NFC", name) for kind, name in items if kind == "file"]
+    if len(set(nfc)) < len(nfc):
+        assert "pkg.archive.unsafe_path" in {f.rule for f in staged.findings}
