@@ -8,6 +8,8 @@ entity, an XInclude or a link never appears in anything the reader returns.
 
 from __future__ import annotations
 
+import re
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +43,7 @@ SECRET = "TOKEN-7b1e40c2-bi-mat-khong-duoc-lo"
 PACKAGE_ID = "uuid-0f0e0d0c-fuzz-4000-8000-000000000002"
 DOC_EAD = "representations/rep1/metadata/descriptive/EAD_doc_1.xml"
 T = TypeVar("T")
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w:.-]*)")  # the first element (not <!DOCTYPE, <?pi, <!--)
 LIMITS = PackageLimits(max_total_bytes=64 * 1024**2, max_xml_bytes=40 * 1024**2)
 
 
@@ -164,24 +167,24 @@ def _pick(options: Sequence[T], choice: int) -> T:
 
 
 def _root_name(doc: bytes) -> str:
-    body = _body_offset(doc)
-    end = min((i for i in (doc.find(b" ", body), doc.find(b">", body)) if i > body), default=body + 1)
-    name = doc[body + 1 : end].decode("utf-8", "replace").split(":")[-1]
-    return name if name.isidentifier() else "root"
+    found = _ROOT_TAG.search(doc)
+    return found.group(1).decode().split(":")[-1] if found else "root"
 
 
 def _body_offset(doc: bytes) -> int:
-    """Where the root element starts (after the XML declaration), or 0."""
+    """Where the prolog ends (after the XML declaration): where a DOCTYPE goes."""
     at = doc.find(b"?>") + 2 if doc.startswith(b"<?xml") else 0
     found = doc.find(b"<", at)
     return found if found >= 0 else at
 
 
 def _inside_root(doc: bytes, snippet: bytes, at: int) -> bytes:
-    """`snippet` after the first start tag's end at or after `at` (or after the root's start tag)."""
-    close = doc.find(b">", max(at, _body_offset(doc)))
+    """`snippet` after the end of the first start tag at or after `at` (at least the root's)."""
+    found = _ROOT_TAG.search(doc)
+    root = found.start() if found else 0
+    close = doc.find(b">", max(at, root))
     if close < 0:
-        close = doc.find(b">", _body_offset(doc))
+        close = doc.find(b">", root)
     return doc[: close + 1] + snippet + doc[close + 1 :] if close >= 0 else doc + snippet
 
 
@@ -252,6 +255,7 @@ def _read_package(replaced: str, data: bytes) -> None:
         assert time.monotonic() - started < SECONDS_PER_EXAMPLE
         assert_clear_findings(reading.findings)
         _assert_secret_kept(*(f.to_dict() for f in reading.findings))
+        assert not [f for f in reading.findings if folder in f.message_en], "a finding shows the server's paths"
         if reading.package is not None:
             _assert_secret_kept(reading.package.dossier_values, *(i.values for i in reading.package.items))
         event("read" if reading.package is not None else "refused")
@@ -267,6 +271,7 @@ def _read_edxml(data: bytes) -> None:
         assert time.monotonic() - started < SECONDS_PER_EXAMPLE
         assert_clear_findings(reading.findings)
         _assert_secret_kept(*(f.to_dict() for f in reading.findings), reading.header, reading.nested_headers)
+        assert not [f for f in reading.findings if folder in f.message_en], "a finding shows the server's paths"
         written = files_below(top / "out")
         assert all(SECRET.encode() not in content for content in written.values())
         assert set(files_below(top, excluding=top / "out")) == {"cv.edxml"}, "written outside extract_to"
@@ -301,3 +306,18 @@ def test_broken_or_hostile_edxml_gives_findings_only(steps: list[Breakage], targ
 @given(st.binary(max_size=1024) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_random_bytes_parse_or_are_refused(data: bytes) -> None:
     _parse(data)
+
+
+def test_the_hostile_documents_do_reach_the_secret_with_a_careless_parser(targets: Targets) -> None:
+    """The fuzzer's attacks are real: a parser left at its most trusting reads the secret file
+    (and the listener sees a connection when one is made), so the tests above would see a leak."""
+    careless = etree.XMLParser(resolve_entities=True, load_dtd=True, no_network=False)
+    dossier = _package_files()[DOSSIER_EAD]
+    from_file = _break(dossier, [Breakage("prolog", choice=0), Breakage("inject", choice=0)], targets)
+    assert SECRET in etree.tostring(etree.fromstring(from_file, careless), encoding="unicode")
+    with connection_watch() as listener:
+        socket.create_connection(("127.0.0.1", listener.port), timeout=5).close()
+        deadline = time.monotonic() + 5
+        while listener.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listener.connections == 1
