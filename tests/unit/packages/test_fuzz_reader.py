@@ -79,7 +79,8 @@ class Entry:
     method: int = zipfile.ZIP_DEFLATED
     mode: int = stat.S_IFREG | 0o644
     raw_name: bytes | None = None
-    """Written in place of the name bytes afterwards (names zipfile refuses to write: NUL, bad UTF-8)."""
+    """Written in place of the name bytes afterwards (names zipfile refuses to write: NUL, bad
+    UTF-8); at least 6 bytes, the length of the placeholder written first."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _write(entries: tuple[Entry, ...]) -> bytes:
         for index, entry in enumerate(entries):
             name = entry.name
             if entry.raw_name is not None:
-                name = f"{index:04d}".ljust(len(entry.raw_name), "#")
+                name = f"~{index:04d}~".ljust(len(entry.raw_name), "#")
                 placeholders.append((name.encode("ascii"), entry.raw_name))
             info = zipfile.ZipInfo(name, date_time=(2019, 12, 28, 9, 0, 0))
             info.compress_type = entry.method
@@ -201,7 +202,7 @@ _RAW_NAMES = st.sampled_from(
     [
         f"{PACKAGE_ID}/a\x00/../../evil.txt".encode(),
         f"{PACKAGE_ID}/\xff\xfe.pdf".encode("latin-1"),
-        b"\x00",
+        b"\x00\x00\x00\x00\x00\x00",
         f"{PACKAGE_ID}/\x1b[31m.pdf".encode(),
     ]
 )
