@@ -3,14 +3,19 @@
 Every entry is checked before any byte is written: names (`safe_paths`), links and devices,
 duplicates, a single top-level folder, entry count, declared total size and compression ratio.
 While streaming, the bytes actually produced are counted again, so a lying header cannot get
-past the limits. Each file's SHA-256 and size are computed on the way, once.
+past the limits. Each file's SHA-256 and size are computed on the way, once. A refusal found
+while copying (an unreadable entry, a limit crossed) removes what this call copied, so a refused
+package never leaves half a package in the work dir.
 """
 
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
+import shutil
 import stat
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -61,6 +66,19 @@ class _Entry:
 
 class _LimitExceededError(Exception):
     pass
+
+
+# What reading a damaged or exotic entry raises: a corrupt stream (zlib, LZMA, bzip2 → OSError),
+# a method or flag zipfile does not implement, a local header whose name is not valid UTF-8.
+_UNREADABLE_ENTRY = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
 def stage_package(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPackage:
@@ -139,7 +157,7 @@ def _zip_entry(
         findings.append(_unsafe(path, "là liên kết hoặc tệp thiết bị", "is a link or a device"))
         return None
     if path in seen:
-        findings.append(_unsafe(path, "tên mục bị trùng", "duplicate entry name"))
+        findings.append(_duplicate(path))
         return None
     seen.add(path)
     if info.is_dir():
@@ -160,26 +178,32 @@ def _zip_entry(
 def _stage_directory(source: Path, work_dir: Path, limits: PackageLimits) -> StagedPackage:
     findings: list[Finding] = []
     entries: list[_Entry] = []
+    top = unicodedata.normalize("NFC", source.name)
+    seen: set[str] = set()
     total = 0
-    for rel, entry_stat in _walk(source, findings):
+    for rel, full, entry_stat in _walk(source, findings):
+        if rel in seen:
+            findings.append(_duplicate(f"{top}/{rel}"))
+            continue
+        seen.add(rel)
         if len(entries) >= limits.max_entries:
             return _refused(
-                source.name,
+                top,
                 "pkg.archive.too_large",
                 f"Gói có hơn {limits.max_entries} mục",
                 f"The package has more than {limits.max_entries} entries",
             )
-        full = source / rel
         total += entry_stat.st_size
         entries.append(
-            _Entry(path=f"{source.name}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full))
+            _Entry(path=f"{top}/{rel}", declared_size=entry_stat.st_size, open=partial(_open_no_follow, full))
         )
-    findings.extend(_size_findings(source.name, total, max(total, 1), limits))
-    return _copy_entries(source.name, entries, work_dir, limits, None, findings)
+    findings.extend(_size_findings(top, total, max(total, 1), limits))
+    return _copy_entries(top, entries, work_dir, limits, None, findings)
 
 
-def _walk(root: Path, findings: list[Finding], prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
-    """Regular files below `root` (relative, NFC-checked); links and devices become findings."""
+def _walk(root: Path, findings: list[Finding], prefix: str = "") -> Iterator[tuple[str, Path, os.stat_result]]:
+    """Regular files below `root`: clean relative (NFC) name, path on disk (as the sender spelled
+    it, NFD included), stat; links and devices become findings."""
     with os.scandir(root) as it:
         for item in sorted(it, key=lambda e: e.name):
             name = f"{prefix}{item.name}"
@@ -192,7 +216,7 @@ def _walk(root: Path, findings: list[Finding], prefix: str = "") -> Iterator[tup
             if stat.S_ISDIR(info.st_mode):
                 yield from _walk(Path(item.path), findings, f"{clean}/")
             elif stat.S_ISREG(info.st_mode):
-                yield clean, info
+                yield clean, Path(item.path), info
             else:
                 findings.append(_unsafe(clean, "là liên kết hoặc tệp thiết bị", "is a link or a device"))
 
@@ -227,6 +251,11 @@ def _bad_ratio(name: str, ratio: float, limits: PackageLimits) -> Finding:
         message_vi=f"Tỷ lệ nén {ratio:.0f}:1 vượt giới hạn {limits.max_compression_ratio:.0f}:1",
         message_en=f"Compression ratio {ratio:.0f}:1 exceeds the limit of {limits.max_compression_ratio:.0f}:1",
     )
+
+
+def _duplicate(path: str) -> Finding:
+    """Two entries with one name once normalised (e.g. the same name in NFC and in NFD)."""
+    return _unsafe(path, "tên mục bị trùng", "duplicate entry name")
 
 
 def _unsafe(path: str, vi: str, en: str) -> Finding:
@@ -273,6 +302,28 @@ def _copy_entries(
     package.findings = findings
     if not package.ok or root_name is None:
         return package
+    created = _first_missing(work_dir, package.root)
+    _copy_all(name, entries, work_dir, limits, compressed, package)
+    if not package.ok and created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+    return package
+
+
+def _first_missing(work_dir: Path, root: Path) -> Path | None:
+    """The outermost of `work_dir` and `root` that does not exist yet: what a refusal removes."""
+    return next((folder for folder in (work_dir, root) if not folder.exists()), None)
+
+
+def _copy_all(
+    name: str,
+    entries: list[_Entry],
+    work_dir: Path,
+    limits: PackageLimits,
+    compressed: int | None,
+    package: StagedPackage,
+) -> None:
+    """Stream every entry into the work dir; what cannot be read or crosses a limit is a finding."""
+    findings = package.findings
     written = 0
     for entry in entries:
         rel = entry.path.split("/", 1)[1]
@@ -280,23 +331,27 @@ def _copy_entries(
             staged = _copy_one(entry, work_dir, rel, limits.max_total_bytes - written)
         except _LimitExceededError:
             findings.append(_too_large(name, written + entry.declared_size + 1, limits))
-            return package
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            return
+        except _UNREADABLE_ENTRY as exc:
             findings.append(
                 finding(
                     "pkg.archive.unreadable",
                     path=entry.path,
-                    message_vi=f"Không đọc được mục '{entry.path}': {exc}",
-                    message_en=f"Cannot read entry '{entry.path}': {exc}",
+                    message_vi=f"Không đọc được mục '{entry.path}': {_reason(exc)}",
+                    message_en=f"Cannot read entry '{entry.path}': {_reason(exc)}",
                 )
             )
             continue
         written += staged.size
         if compressed is not None and written / compressed > limits.max_compression_ratio:
             findings.append(_bad_ratio(name, written / compressed, limits))
-            return package
+            return
         package.files[rel] = staged
-    return package
+
+
+def _reason(exc: Exception) -> str:
+    """Why an entry could not be read or written, without the server's own paths."""
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def _copy_one(entry: _Entry, work_dir: Path, rel: str, budget: int) -> StagedFile:
