@@ -11,13 +11,16 @@ at once as the pool has workers).
 OCR: `--scan-pages` generated A4 colour scans at 300 dpi in one PDF, OCRed in a warm worker
 (Tesseract single-threaded, pages in parallel), against one default Tesseract process (its own
 threading) reading the same page images and writing a PDF. The pool is warmed before timing.
-Nothing is timed in the test suite.
+Besides wall time, the OCR rows give the CPU seconds each side spent (the worker with its
+Tesseract children; the Tesseract process), which the other jobs of a shared machine do not
+change much, and the load average before and after. Nothing is timed in the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -111,20 +114,48 @@ def _bench_conversion(work: Path, gs: Path, workers: int, copies: int) -> CopyRe
 def _bench_ocr(work: Path, gs: Path, ocr_jobs: int, scan_pages: int, warm_up: CopyRequest) -> None:
     images = _scans(work / "scans", scan_pages)
     scan = scan_pdf(work / "scan.pdf", images)
-    print(f"\nOCR: {len(images)} A4 colour pages at 300 dpi (vie+eng)")
+    print(f"\nOCR: {len(images)} A4 colour pages at 300 dpi (vie+eng); load average {_load()}")
     request = CopyRequest(SourceKind.PDF, scan, work / "scan-copy.pdf", scan.name, True, gs, ocr_jobs=ocr_jobs)
-    ocr_pool: WorkerPool[CopyRequest, ConversionResult] = WorkerPool(
-        convert_only, workers=1, stall_timeout=3600, warm_modules=WARM_MODULES
+    ocr_pool: WorkerPool[CopyRequest | None, ConversionResult | int] = WorkerPool(
+        _convert_or_pid, workers=1, stall_timeout=3600, warm_modules=WARM_MODULES
     )
     try:
         _warm(ocr_pool, warm_up)
+        worker = ocr_pool.run([None])[0]
+        assert isinstance(worker, int)
+        cpu_before = _process_cpu(worker)
         ours_ocr = _timed(lambda: _all_made(ocr_pool.run([request])))
+        ours_cpu = _process_cpu(worker) - cpu_before
     finally:
         ocr_pool.close()
+    children_before = _children_cpu()
     tesseract = _timed(lambda: _one_tesseract(images, work / "tesseract"))
-    _row("archive OCR (pages in parallel, single-threaded Tesseracts)", len(images), ours_ocr)
-    _row("one default Tesseract process", len(images), tesseract)
+    tesseract_cpu = _children_cpu() - children_before
+    _row("archive OCR (pages in parallel, single-threaded Tesseracts)", len(images), ours_ocr, ours_cpu)
+    _row("one default Tesseract process", len(images), tesseract, tesseract_cpu)
     print(f"ratio archive OCR / one Tesseract: {tesseract / ours_ocr:.2f}x pages per second")
+    print(f"ratio of CPU seconds a page, one Tesseract / archive OCR: {tesseract_cpu / ours_cpu:.2f}x")
+    print(f"load average after: {_load()}")
+
+
+def _convert_or_pid(request: CopyRequest | None) -> ConversionResult | int:
+    """The conversion of `request` in a worker, or the worker's process id for None."""
+    return os.getpid() if request is None else convert_only(request)
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds of a live process and of the children it has waited for (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return " ".join(f"{n:.1f}" for n in os.getloadavg())
 
 
 def _born_digital(work: Path, copies: int) -> list[Path]:
@@ -147,7 +178,7 @@ def _pages(path: Path) -> int:
         return len(pdf.pages)
 
 
-def _warm(pool: WorkerPool[CopyRequest, Any], request: CopyRequest) -> None:
+def _warm(pool: WorkerPool[Any, Any], request: CopyRequest) -> None:
     """Start every worker and run conversions in each, so nothing cold is timed."""
     _all_made(pool.run([replace(request, target=request.target.with_name(f"warm-{n}.pdf")) for n in range(4)]))
 
@@ -165,8 +196,9 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _row(label: str, pages: int, seconds: float) -> None:
-    print(f"  {label:<62} {seconds:7.2f} s  {pages / seconds:7.2f} pages/s")
+def _row(label: str, pages: int, seconds: float, cpu: float | None = None) -> None:
+    used = "" if cpu is None else f"  CPU {cpu:6.2f} s ({cpu / pages:.2f} s a page)"
+    print(f"  {label:<62} {seconds:7.2f} s  {pages / seconds:7.2f} pages/s{used}")
 
 
 def _bare_gs(gs: Path, sources: list[Path], out: Path, parallel: int) -> None:

@@ -12,7 +12,6 @@ hyphen with U+0002) and whitespace collapsed.
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,14 +22,16 @@ from typing import Any, Literal
 
 import pikepdf
 import pypdfium2 as pdfium
+from ocrmypdf.builtin_plugins.pypdfium import _pdfium_lock
 from pikepdf.pdfa import validate_written
 
 PAGE_SEPARATOR = "\f"
 MAX_FINDINGS = 50
 CONTEXT_WORDS = 6
 
-# PDFium is not thread-safe; every call into it from this process goes through this lock.
-_PDFIUM_LOCK = threading.Lock()
+# PDFium is not thread-safe; every call into it from this process goes through this lock, which
+# is the one OCRmyPDF's PDFium rasteriser takes (convert_pdfa rasterises pages to OCR with it).
+_PDFIUM_LOCK = _pdfium_lock
 # Annotation flags Hidden (2) and NoView (32): such annotations are never shown.
 _HIDDEN_FLAGS = 2 | 32
 
